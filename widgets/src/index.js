@@ -1,0 +1,8 @@
+// Entry point: defines <feedback-widget> once and exposes the class and locale registry.
+
+import { FeedbackWidget } from './element.js';
+import { registerLocale } from './i18n.js';
+
+if (!customElements.get('feedback-widget')) customElements.define('feedback-widget', FeedbackWidget);
+
+export { FeedbackWidget, registerLocale };
