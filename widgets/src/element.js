@@ -154,7 +154,8 @@ export class FeedbackWidget extends HTMLElement {
     if (this.side !== side + items.length) {
       this.side = side + items.length;
       toggles(v.chips, items, (id) => {
-        d.reasons = d.reasons.includes(id) ? d.reasons.filter((x) => x !== id) : [...d.reasons, id];
+        const r = this.d.reasons;
+        this.d.reasons = r.includes(id) ? r.filter((x) => x !== id) : [...r, id];
         this.render();
       });
     }
@@ -162,12 +163,12 @@ export class FeedbackWidget extends HTMLElement {
     v.chips.hidden = v.reasonsLabel.hidden = !items.length;
     v.corrLabel.hidden = !this.hasAttribute('correction');
     const scale = this.r && cfg.scales && cfg.scales[this.r.key];
-    v.rating.hidden = !scale;
+    v.ratingBox.hidden = !scale;
     if (scale && !v.rating.firstChild) {
       const items = [];
       for (let n = scale[0]; n <= scale[1]; n++) items.push({ id: n, label: String(n) });
       toggles(v.rating, items, (n) => {
-        d.rating = d.rating === n ? null : n;
+        this.d.rating = this.d.rating === n ? null : n;
         this.render();
       });
     }

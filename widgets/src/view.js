@@ -34,19 +34,20 @@ export function build(root, t, on) {
   const comment = h('textarea', { part: 'comment', maxlength: '4000' });
   const correction = h('textarea', { part: 'correction', maxlength: '20000' });
   const corrLabel = h('label', { hidden: true }, [h('span', { text: t.correction }), correction]);
-  const rating = h('div', { class: 'row', role: 'group', 'aria-label': t.rating, part: 'rating', hidden: true });
+  const rating = h('div', { class: 'row', role: 'group', 'aria-labelledby': 'fw-ra', part: 'rating' });
+  const ratingBox = h('div', { hidden: true }, [h('span', { id: 'fw-ra', text: t.rating }), rating]);
   const send = h('button', { type: 'button', part: 'send', onclick: on.send, text: t.send });
   const panel = h('div', { id: 'fw-panel', class: 'panel', part: 'panel', hidden: true, onkeydown: on.key }, [
     reasonsLabel, chips,
     h('label', {}, [h('span', { text: t.comment }), comment]),
-    corrLabel, rating, h('div', {}, [send]),
+    corrLabel, ratingBox, h('div', {}, [send]),
   ]);
   const status = h('div', { role: 'status', class: 'status', part: 'status' });
   const group = h('div', { role: 'group', 'aria-label': t.group, part: 'root', onkeydown: on.key }, [
     h('div', { class: 'row' }, [up, down, more]), panel, status,
   ]);
   root.replaceChildren(group);
-  return { up, down, more, chips, reasonsLabel, comment, correction, corrLabel, rating, panel, status };
+  return { up, down, more, chips, reasonsLabel, comment, correction, corrLabel, rating, ratingBox, panel, status };
 }
 
 /** Fill a group with toggle buttons for items [{id, label}]; click(id, event) on press. */
