@@ -1,0 +1,23 @@
+"""HTTP blueprints. Each module owns one area; add new blueprints to BLUEPRINTS."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from feedback.api import feedback, health, interactions, openapi, projects
+from feedback.api.errors import register_error_handlers
+
+BLUEPRINTS = [
+    health.bp,
+    interactions.bp,
+    feedback.bp,
+    projects.bp,
+    openapi.bp,
+]
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint and the JSON error handlers."""
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)

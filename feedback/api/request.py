@@ -1,0 +1,59 @@
+"""Parsing requests (bodies and query strings through pydantic) and authenticating callers."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import current_app, g, request
+from pydantic import BaseModel, ValidationError
+
+from feedback.db import get_session
+from feedback.errors import BadRequest, ValidationFailed
+from feedback.services.auth import Principal, authenticate
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as JSON-safe dicts: location, message, type."""
+    return [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
+
+
+def parse_body(model: type[M]) -> M:
+    """The JSON body validated as `model`; 400 for malformed JSON, 415 for other types, 422 for bad fields."""
+    if not request.is_json:
+        raise BadRequest("send a JSON body with 'Content-Type: application/json'", code="unsupported_media_type",
+                         status=415)
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise BadRequest("the request body is empty", code="invalid_json")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise BadRequest("the request body is not valid JSON", code="invalid_json",
+                             details=validation_details(exc)) from exc
+        raise ValidationFailed("the request body does not match the schema",
+                               details=validation_details(exc)) from exc
+
+
+def parse_query(model: type[M]) -> M:
+    """The query string validated as `model` (unknown parameters are rejected)."""
+    args = request.args.to_dict(flat=True)
+    unknown = sorted(set(args) - set(model.model_fields))
+    if unknown:
+        raise ValidationFailed("unknown query parameters", details={"unknown": unknown,
+                                                                    "allowed": sorted(model.model_fields)})
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid query parameters", details=validation_details(exc)) from exc
+
+
+def principal() -> Principal:
+    """The authenticated caller of this request (resolved once per request)."""
+    if "principal" not in g:
+        g.principal = authenticate(get_session(), current_app.extensions["feedback.signer"],
+                                   request.headers.get("Authorization"),
+                                   request.headers.get("X-Feedback-Token"), request.headers.get("Origin"))
+    return g.principal

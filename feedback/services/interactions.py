@@ -1,0 +1,121 @@
+"""Recording interactions: idempotent by (project, external_id), one at a time or in batches."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from feedback.db import utcnow
+from feedback.errors import NotFound
+from feedback.models import Interaction
+from feedback.schemas.interaction import InteractionCreate, InteractionFilters
+from feedback.services.pagination import decode_cursor, encode_cursor
+from feedback.services.sql import dialect_insert
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An interaction and whether this call created it."""
+
+    interaction: Interaction
+    created: bool
+
+
+def _row(project_id: int, item: InteractionCreate, now: datetime) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "external_id": item.external_id or uuid.uuid4().hex,
+        "conversation_id": item.conversation_id,
+        "messages": [m.model_dump(exclude_none=True) for m in item.messages],
+        "response": item.response,
+        "model": item.model,
+        "model_version": item.model_version,
+        "prompt_version": item.prompt_version,
+        "confidence": item.confidence,
+        "latency_ms": item.latency_ms,
+        "prompt_tokens": item.prompt_tokens,
+        "completion_tokens": item.completion_tokens,
+        "metadata": item.metadata,
+        "end_user_id": item.end_user_id,
+        "created_at": item.created_at or now,
+    }
+
+
+def record_interactions(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Recorded]:
+    """Insert interactions that do not exist yet; return every item's row in request order.
+
+    Uses INSERT .. ON CONFLICT DO NOTHING, so concurrent duplicate posts never fail and never duplicate.
+    The caller commits.
+    """
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    order: list[str] = []
+    for item in items:
+        row = _row(project_id, item, now)
+        order.append(row["external_id"])
+        rows.setdefault(row["external_id"], row)  # a repeated id inside one batch counts once
+    table = Interaction.__table__
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(
+        index_elements=["project_id", "external_id"]).returning(table.c.id, table.c.external_id)
+    created_ids = {ext: pk for pk, ext in session.execute(stmt, list(rows.values())).all()}
+    found = session.scalars(select(Interaction).where(
+        Interaction.project_id == project_id, Interaction.external_id.in_(list(rows)))).all()
+    by_ext = {i.external_id: i for i in found}
+    seen: set[str] = set()
+    results = []
+    for ext in order:
+        created = ext in created_ids and ext not in seen
+        seen.add(ext)
+        results.append(Recorded(by_ext[ext], created))
+    return results
+
+
+def get_interaction(session: Session, project_id: int, interaction_id: int) -> Interaction:
+    """One interaction of a project, else NotFound."""
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None or interaction.project_id != project_id:
+        raise NotFound(f"no interaction {interaction_id} in this project", code="interaction_not_found")
+    return interaction
+
+
+def get_by_external_id(session: Session, project_id: int, external_id: str) -> Interaction:
+    """One interaction by the caller's id, else NotFound."""
+    interaction = session.scalar(select(Interaction).where(
+        Interaction.project_id == project_id, Interaction.external_id == external_id))
+    if interaction is None:
+        raise NotFound(f"no interaction with external_id {external_id!r}", code="interaction_not_found")
+    return interaction
+
+
+def list_interactions(session: Session, project_id: int,
+                      filters: InteractionFilters) -> tuple[list[Interaction], str | None]:
+    """A page of interactions, newest first, and the cursor of the next page."""
+    query = select(Interaction).where(Interaction.project_id == project_id)
+    for column, value in (
+        (Interaction.conversation_id, filters.conversation_id),
+        (Interaction.end_user_id, filters.end_user_id),
+        (Interaction.model, filters.model),
+        (Interaction.model_version, filters.model_version),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.since:
+        query = query.where(Interaction.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Interaction.created_at < filters.until)
+    if filters.cursor:
+        at, row_id = decode_cursor(filters.cursor)
+        query = query.where(or_(Interaction.created_at < at,
+                                and_(Interaction.created_at == at, Interaction.id < row_id)))
+    query = query.order_by(Interaction.created_at.desc(), Interaction.id.desc()).limit(filters.limit + 1)
+    rows = list(session.scalars(query))
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, None

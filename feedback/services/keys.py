@@ -1,0 +1,105 @@
+"""API keys: generation, SHA-256 digests, authentication, revocation and rotation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback.db import utcnow
+from feedback.errors import NotFound, Unauthorized, ValidationFailed
+from feedback.models import ApiKey
+
+SCOPES = ("admin", "ingest", "widget")
+KEY_PREFIX = "fl_"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key and its secret (shown once)."""
+
+    key: ApiKey
+    secret: str
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex digest of a key secret: keys are 256-bit random, so no slow hash is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_origin(origin: str) -> str:
+    """Validate and normalise an origin (`scheme://host[:port]`, no path) for exact comparison."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username:
+        raise ValidationFailed(f"not an origin: {origin!r}", details={"expected": "scheme://host[:port]"})
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def create_key(session: Session, project_id: int, name: str, scopes: list[str],
+               allowed_origins: list[str] | None = None) -> IssuedKey:
+    """Create a key for a project; the caller commits."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise ValidationFailed("unknown or missing scopes", details={"unknown": unknown, "allowed": SCOPES})
+    origins = sorted({normalise_origin(o) for o in allowed_origins or []})
+    if "widget" in scopes and not origins:
+        raise ValidationFailed("a widget key needs at least one allowed origin")
+    scope_tag = "widget" if "widget" in scopes else ("admin" if "admin" in scopes else "ingest")
+    secret = f"{KEY_PREFIX}{scope_tag}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(project_id=project_id, name=name, prefix=secret[: len(KEY_PREFIX) + len(scope_tag) + 7],
+                 digest=digest(secret), scopes=sorted(set(scopes)), allowed_origins=origins)
+    session.add(key)
+    session.flush()
+    return IssuedKey(key=key, secret=secret)
+
+
+def authenticate(session: Session, secret: str) -> ApiKey:
+    """The active key whose digest matches `secret`, else Unauthorized."""
+    key = session.scalar(select(ApiKey).where(ApiKey.digest == digest(secret)))
+    if key is None:
+        raise Unauthorized("unknown API key")
+    if not key.is_active(utcnow()):
+        raise Unauthorized("this API key was revoked or has expired")
+    return key
+
+
+def list_keys(session: Session, project_id: int) -> list[ApiKey]:
+    """Every key of a project, newest first."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.project_id == project_id)
+                                .order_by(ApiKey.id.desc())))
+
+
+def get_key(session: Session, project_id: int, key_id: int) -> ApiKey:
+    """One key of a project, else NotFound."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.project_id != project_id:
+        raise NotFound(f"no key {key_id} in this project")
+    return key
+
+
+def revoke_key(session: Session, project_id: int, key_id: int) -> ApiKey:
+    """Revoke a key now (idempotent); the caller commits."""
+    key = get_key(session, project_id, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def rotate_key(session: Session, project_id: int, key_id: int, grace_seconds: int = 3600) -> IssuedKey:
+    """Issue a replacement with the same name, scopes and origins; the old key expires after the grace period."""
+    old = get_key(session, project_id, key_id)
+    if not old.is_active(utcnow()):
+        raise ValidationFailed("cannot rotate a revoked or expired key")
+    new = create_key(session, project_id, old.name, list(old.scopes), list(old.allowed_origins))
+    expiry = utcnow() + timedelta(seconds=grace_seconds)
+    old.expires_at = min(old.expires_at, expiry) if old.expires_at else expiry
+    old.note = f"rotated to key {new.key.id}"
+    return new

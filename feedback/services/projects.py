@@ -1,0 +1,110 @@
+"""Projects: creation with a default taxonomy, lookup and settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from feedback.errors import Conflict, NotFound, ValidationFailed
+from feedback.models import Project
+from feedback.schemas.project import ProjectSettings
+from feedback.services import keys
+
+_POSITIVE = {
+    "accurate_information": "Accurate information",
+    "followed_instructions_perfectly": "Followed instructions",
+    "thorough_explanation": "Thorough explanation",
+    "attention_to_detail": "Attention to detail",
+}
+_NEGATIVE = {
+    "not_factually_correct": "Not factually correct",
+    "didnt_fully_follow_instructions": "Didn't follow instructions",
+    "not_helpful": "Not helpful",
+    "too_verbose": "Too verbose",
+    "refused_when_it_shouldnt_have": "Refused when it shouldn't have",
+    "dont_like_the_style": "Don't like the style",
+}
+
+
+def default_settings() -> dict[str, Any]:
+    """Settings of a new project: a thumbs key, a 1-5 rating key and Open WebUI's stable reason ids."""
+    reasons = [{"id": rid, "labels": {"en": label}, "polarity": "positive"} for rid, label in _POSITIVE.items()]
+    reasons += [{"id": rid, "labels": {"en": label}, "polarity": "negative"} for rid, label in _NEGATIVE.items()]
+    reasons.append({"id": "other", "labels": {"en": "Other"}, "polarity": "any"})
+    return {
+        "feedback_keys": {
+            "helpfulness": {"type": "thumbs", "description": "Thumbs up (1) or down (-1)"},
+            "rating": {"type": "rating", "min": 1, "max": 5, "description": "1 (worst) to 5 (best)"},
+        },
+        "reasons": reasons,
+        "allowed_origins": [],
+        "retention_days": None,
+        "extra": {},
+    }
+
+
+def validate_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate settings and normalise origins; raises ValidationFailed with pydantic's details."""
+    try:
+        parsed = ProjectSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid project settings",
+                               details=exc.errors(include_url=False, include_context=False)) from exc
+    data = parsed.model_dump(mode="json")
+    data["allowed_origins"] = sorted({keys.normalise_origin(o) for o in parsed.allowed_origins})
+    return data
+
+
+def create_project(session: Session, slug: str, name: str,
+                   settings: dict[str, Any] | None = None) -> tuple[Project, keys.IssuedKey]:
+    """Create a project and its first admin key; the caller commits."""
+    merged = default_settings() | (settings or {})
+    project = Project(slug=slug, name=name, settings=validate_settings(merged))
+    session.add(project)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a project with slug {slug!r} already exists") from exc
+    admin = keys.create_key(session, project.id, "admin", ["admin"])
+    return project, admin
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    """A project by id, else NotFound."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"no project {project_id}")
+    return project
+
+
+def get_project_by_slug(session: Session, slug: str) -> Project:
+    """A project by slug, else NotFound."""
+    project = session.scalar(select(Project).where(Project.slug == slug))
+    if project is None:
+        raise NotFound(f"no project {slug!r}")
+    return project
+
+
+def update_project(session: Session, project: Project, name: str | None = None,
+                   settings: dict[str, Any] | None = None) -> Project:
+    """Rename a project or replace its settings (validated); the caller commits."""
+    if name is not None:
+        project.name = name
+    if settings is not None:
+        project.settings = validate_settings(settings)
+    return project
+
+
+def feedback_key_spec(project: Project, key: str) -> dict[str, Any] | None:
+    """The declared spec of a feedback key, or None when the project does not declare it."""
+    return (project.settings or {}).get("feedback_keys", {}).get(key)
+
+
+def reason_ids(project: Project) -> set[str]:
+    """The ids of the project's reason taxonomy."""
+    return {reason["id"] for reason in (project.settings or {}).get("reasons", [])}
