@@ -1,0 +1,170 @@
+"""Shared fixtures: a real database (SQLite file or a uniquely named PostgreSQL database), a real Redis with a
+unique key prefix, the app, a client, and a fresh project with keys per test.
+
+Choose the backend with `--db=sqlite|postgres` or FEEDBACK_TEST_DB. Every test gets its own project, so tests
+share one migrated database without seeing each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from feedback import create_app
+from feedback.config import Settings
+from feedback.db import get_db
+from feedback.services import keys, migrations, projects
+
+pytest_plugins = ["tests.labelstudio_fixtures"]
+
+PG_ADMIN_URL = os.environ.get("FEEDBACK_TEST_PG_ADMIN", "postgresql://127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("FEEDBACK_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgres"), default=os.environ.get("FEEDBACK_TEST_DB", "sqlite"),
+                     help="database backend for the suite")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    """`sqlite` or `postgres`."""
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database of its own for this session (per xdist worker); dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'feedback.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    name = f"fl_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis server the tests use."""
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def queue_prefix(redis_url: str) -> Iterator[str]:
+    """A unique prefix for this session's queue names and keys; its keys are deleted afterwards."""
+    prefix = f"fltest-{uuid.uuid4().hex[:10]}-"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"*{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, queue_prefix: str,
+             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at this session's database and Redis key space."""
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), database_url=database_url, redis_url=redis_url,
+                    secret_key="test-secret-" + uuid.uuid4().hex, queue_prefix=queue_prefix, testing=True)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    """The application under test."""
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session in an app context, closed afterwards."""
+    with app.app_context():
+        db_session = get_db().session()
+        yield db_session
+        db_session.rollback()
+
+
+@dataclass
+class ProjectKeys:
+    """A fresh project and its keys."""
+
+    id: int
+    slug: str
+    admin_key: str
+    ingest_key: str
+    widget_key: str
+    origin: str
+
+    def headers(self, scope: str = "ingest") -> dict[str, str]:
+        """Authorization headers for the given key (plus Origin for the widget key)."""
+        secret = {"admin": self.admin_key, "ingest": self.ingest_key, "widget": self.widget_key}[scope]
+        headers = {"Authorization": f"Bearer {secret}"}
+        if scope == "widget":
+            headers["Origin"] = self.origin
+        return headers
+
+
+def make_project(app: Flask, origin: str = "https://chat.example.com") -> ProjectKeys:
+    """Create a project with admin, ingest and widget keys (committed)."""
+    with app.app_context():
+        db_session = get_db().session()
+        slug = f"p-{uuid.uuid4().hex[:12]}"
+        project, admin = projects.create_project(db_session, slug, slug, {"allowed_origins": [origin]})
+        ingest = keys.create_key(db_session, project.id, "ingest", ["ingest"])
+        widget = keys.create_key(db_session, project.id, "widget", ["widget"], [origin])
+        db_session.commit()
+        return ProjectKeys(project.id, slug, admin.secret, ingest.secret, widget.secret, origin)
+
+
+@pytest.fixture
+def project(app: Flask) -> ProjectKeys:
+    """A fresh project for one test."""
+    return make_project(app)
+
+
+@pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that point the CLI at this session's database and Redis."""
+    return {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url or "",
+            "FEEDBACK_DATA_DIR": str(settings.data_dir), "FEEDBACK_SECRET_KEY": settings.secret_key,
+            "FEEDBACK_QUEUE_PREFIX": settings.queue_prefix}
+
+
+@pytest.fixture
+def runner(cli_env: dict[str, str]) -> CliRunner:
+    """A click runner with the CLI environment."""
+    return CliRunner(env=cli_env)
+
+
+def log_interaction(client: FlaskClient, project: ProjectKeys, **fields) -> dict:
+    """POST one interaction with the ingest key and return the JSON answer."""
+    body = {"messages": [{"role": "user", "content": "What is 2+2?"}], "response": "4"} | fields
+    answer = client.post("/api/v1/interactions", json=body, headers=project.headers("ingest"))
+    assert answer.status_code in (200, 201), answer.get_json()
+    return answer.get_json()
