@@ -1,0 +1,186 @@
+"""The export pipeline: records -> filter -> PII scrub -> dedup -> split -> writers -> published snapshot.
+
+Works on any iterator of `Record`s ordered by interaction id (the database service streams them with a
+server-side cursor); memory is bounded by one batch, the dedup key arrays, the thumbs-pair pending table and
+one Parquet row group per split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from feedback.services.datasets.dedup import Deduper
+from feedback.services.datasets.diff import INDEX_HEADER
+from feedback.services.datasets.errors import DatasetError, EmptySelection
+from feedback.services.datasets.pairs import PairBuilder
+from feedback.services.datasets.params import ExportParams, parse_params
+from feedback.services.datasets.pii import PiiScrubber
+from feedback.services.datasets.records import SPLITS, Record
+from feedback.services.datasets.splits import Splitter
+from feedback.services.datasets.versions import (
+    SCHEMA_VERSION,
+    code_version,
+    discard,
+    prepare,
+    publish,
+    write_json,
+)
+from feedback.services.datasets.writers import FORMATS, FileInfo, Writer
+from feedback.services.datasets.writers.base import HashingFile
+
+BATCH = 1024
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A published snapshot."""
+
+    name: str
+    version: int
+    path: Path
+    manifest: dict[str, Any]
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _digest(record: Record) -> str:
+    text = "\x1f".join((record.response, record.correction or "", *(m.content for m in record.messages)))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+class _Run:
+    """Mutable state of one export run (counters, writers, pair builder)."""
+
+    def __init__(self, params: ExportParams, tmp: Path, version: int) -> None:
+        self.params = params
+        self.scrubber = PiiScrubber(params.pii_patterns, enabled=params.pii)
+        self.splitter = Splitter(params.seed, params.splits.train, params.splits.validation, params.splits.test)
+        self.deduper = Deduper(exact=params.dedup_exact, near=params.dedup_near)
+        self.pairer = PairBuilder(tuple(params.pair_origins))
+        options = {"name": params.name, "version": version, "license": params.license,
+                   "language": params.language, "row_group_size": params.row_group_size}
+        self.writers: list[Writer] = [FORMATS[f](tmp, **options) for f in params.formats]
+        self.index = HashingFile(tmp / "index.tsv", "index.tsv")
+        self.index.write(INDEX_HEADER.encode())
+        self.counts: Counter[str] = Counter()
+        self.per_split: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
+        self.provenance: Counter[str] = Counter()
+        self.pairs_per_split: Counter[str] = Counter()
+        self.last_id: int | None = None
+
+    def feed(self, batch: list[Record]) -> None:
+        selected = []
+        for record in batch:
+            if self.last_id is not None and record.interaction_id <= self.last_id:
+                raise DatasetError("records must arrive in ascending interaction id order",
+                                   details={"interaction_id": record.interaction_id})
+            self.last_id = record.interaction_id
+            self.counts["input"] += 1
+            if not self.params.filters.matches(record):
+                self.counts["filtered_out"] += 1
+                continue
+            selected.append(self.scrubber.scrub_record(record))
+        record_writers = [w for w in self.writers if w.kind == "records"]
+        pair_writers = [w for w in self.writers if w.kind == "pairs"]
+        for record, keep in zip(selected, self.deduper.keep_mask(selected), strict=True):
+            if not keep:
+                continue
+            split = self.splitter.assign(record.conversation_id)
+            self.counts["rows"] += 1
+            self.per_split[split][record.label] += 1
+            self.provenance[record.provenance.tag()] += 1
+            self.index.write(f"{record.interaction_id}\t{record.conversation_id}\t{split}\t{record.label}\t"
+                             f"{_digest(record)}\n".encode(), 1)
+            for writer in record_writers:
+                writer.write(record, split)
+            for pair in self.pairer.pairs_for(record, split):
+                self.pairs_per_split[split] += 1
+                for writer in pair_writers:
+                    writer.write(pair, split)
+
+    def abort(self) -> None:
+        for writer in self.writers:
+            for handle in writer.files.values():
+                handle.close()
+            for parquet in getattr(writer, "_writers", {}).values():
+                parquet.close()
+        self.index.close()
+
+    def manifest(self, version: int, files: list[FileInfo], source: dict[str, Any]) -> dict[str, Any]:
+        data_files = sorted((f for f in files if not f.path.endswith("README.md")), key=lambda f: f.path)
+        params = self.params.model_dump(mode="json")
+        fingerprint = hashlib.sha256(repr(([{k: v for k, v in params.items() if k != "name"}],
+                                           [(f.path, f.sha256) for f in data_files])).encode()).hexdigest()
+        warnings = [f"{f.path} has {f.rows} examples; OpenAI fine-tuning needs at least 10"
+                    for f in files if f.path.startswith("openai_") and f.path.endswith(".jsonl") and f.rows < 10]
+        warnings += [f"format {w.name} produced no rows" for w in self.writers
+                     if w.name != "hf_dataset" and not any(f.path.startswith(w.name + "/") for f in files)]
+        return {
+            "name": self.params.name, "version": version, "schema_version": SCHEMA_VERSION,
+            "code_version": code_version(), "fingerprint": fingerprint, "params": params, "source": source,
+            "counts": {
+                "input": self.counts["input"], "filtered_out": self.counts["filtered_out"],
+                "rows": self.counts["rows"],
+                "splits": {s: {"good": c["good"], "bad": c["bad"], "total": c.total()}
+                           for s, c in self.per_split.items()},
+                "pairs": {"by_origin": self.pairer.figures(),
+                          "by_split": {s: self.pairs_per_split[s] for s in SPLITS}},
+                "skipped_by_format": {w.name: w.skipped for w in self.writers},
+            },
+            "label_provenance": dict(sorted(self.provenance.items())),
+            "dedup": self.deduper.figures(),
+            "pii": {"enabled": self.params.pii, "replacements": self.scrubber.figures()},
+            "files": [{"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
+                      for f in sorted(files, key=lambda f: f.path)],
+            "warnings": warnings,
+        }
+
+
+def export_snapshot(records: Iterable[Record], params: ExportParams | dict[str, Any], root: Path, *,
+                    source: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
+                    batch_size: int = BATCH) -> ExportResult:
+    """Run the pipeline over `records` and publish `<root>/<name>/vNNNN`; nothing is published on error.
+
+    `source` is a dict the record producer may keep updating while it is iterated (e.g. interactions scanned,
+    unresolved rows); it is copied into the manifest after the last record.
+    """
+    params = parse_params(params)
+    PiiScrubber(params.pii_patterns)  # validate extra patterns before touching the disk
+    version, tmp = prepare(Path(root), params.name)
+    run: _Run | None = None
+    try:
+        run = _Run(params, tmp, version)
+        for batch in _batches(records, batch_size):
+            run.feed(batch)
+            if progress is not None:
+                progress(len(batch))
+        if run.counts["rows"] == 0:
+            raise EmptySelection("the selection is empty: no rows matched the filters",
+                                 details={"input": run.counts["input"], "filtered_out": run.counts["filtered_out"],
+                                          "filters": params.filters.model_dump(mode="json")})
+        files = [run.index.close()]
+        for writer in run.writers:
+            files.extend(writer.close())
+        manifest = run.manifest(version, files, dict(source or {}))
+        write_json(tmp / "manifest.json", manifest)
+        final = publish(tmp, Path(root), params.name, version)
+    except BaseException:
+        if run is not None:
+            run.abort()
+        discard(tmp)
+        raise
+    return ExportResult(params.name, version, final, manifest)

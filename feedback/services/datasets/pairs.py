@@ -1,0 +1,86 @@
+"""Preference pairs: corrections, pairwise annotations and thumbs up vs down on the same prompt.
+
+- **correction**: the corrected answer is chosen over the original response.
+- **pairwise**: an annotator compared this response with another one; the preferred one is chosen.
+- **thumbs**: two uncorrected rows with the same prompt (same messages), one resolved good and one bad, in the
+  same split (pairs never straddle splits, so no conversation leaks). Waiting rows are held in a bounded
+  pending table keyed by a prompt digest; the oldest entries are evicted beyond `max_pending` and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from feedback.services.datasets.records import Message, PreferencePair, Record
+
+ORIGINS: tuple[str, ...] = ("correction", "pairwise", "thumbs")
+
+
+def prompt_digest(messages: tuple[Message, ...]) -> bytes:
+    """A 16-byte digest identifying a prompt (the exact sequence of roles and contents)."""
+    h = hashlib.blake2b(digest_size=16)
+    for m in messages:
+        h.update(m.role.encode())
+        h.update(b"\x1f")
+        h.update(m.content.encode())
+        h.update(b"\x1e")
+    return h.digest()
+
+
+class PairBuilder:
+    """Produces preference pairs from the record stream as it passes."""
+
+    def __init__(self, origins: tuple[str, ...] = ORIGINS, max_pending: int = 100_000) -> None:
+        unknown = set(origins) - set(ORIGINS)
+        if unknown:
+            raise ValueError(f"unknown pair origins: {sorted(unknown)}")
+        self.origins = frozenset(origins)
+        self.max_pending = max_pending
+        self._pending: dict[tuple[str, bytes], tuple[str, Record]] = {}
+        self.counts: Counter[str] = Counter()
+
+    def pairs_for(self, record: Record, split: str) -> list[PreferencePair]:
+        """Pairs that this record completes (zero, one or several)."""
+        out: list[PreferencePair] = []
+        ids = (record.interaction_id,)
+        if "correction" in self.origins and record.correction is not None \
+                and record.correction.strip() != record.response.strip():
+            out.append(PreferencePair(record.messages, record.correction, record.response, "correction", ids,
+                                      record.conversation_id))
+        if "pairwise" in self.origins:
+            for judgement in record.pairwise:
+                this, other = record.response, judgement.other_response
+                chosen, rejected = (this, other) if judgement.preferred == "this" else (other, this)
+                if chosen.strip() != rejected.strip():
+                    out.append(PreferencePair(record.messages, chosen, rejected, "pairwise", ids,
+                                              record.conversation_id))
+        if "thumbs" in self.origins and record.correction is None:
+            pair = self._thumbs(record, split)
+            if pair is not None:
+                out.append(pair)
+        for pair in out:
+            self.counts[pair.origin] += 1
+        return out
+
+    def _thumbs(self, record: Record, split: str) -> PreferencePair | None:
+        key = (split, prompt_digest(record.messages))
+        waiting = self._pending.get(key)
+        if waiting is None:
+            self._pending[key] = (record.label, record)
+            if len(self._pending) > self.max_pending:
+                self._pending.pop(next(iter(self._pending)))
+                self.counts["thumbs_evicted"] += 1
+            return None
+        label, other = waiting
+        if label == record.label or other.response.strip() == record.response.strip():
+            return None
+        del self._pending[key]
+        good, bad = (other, record) if label == "good" else (record, other)
+        return PreferencePair(record.messages, good.response, bad.response, "thumbs",
+                              (other.interaction_id, record.interaction_id), good.conversation_id)
+
+    def figures(self) -> dict[str, int]:
+        """Pairs produced per origin plus pending-table evictions."""
+        keys = (*ORIGINS, "thumbs_evicted")
+        return {k: self.counts.get(k, 0) for k in keys}

@@ -1,0 +1,106 @@
+"""PII scrubbing: emails, phone numbers, Luhn-valid card numbers, IPv4/IPv6 and configurable extra patterns.
+
+One combined regular expression scans each text once; candidates that need a semantic check (Luhn for cards,
+`ipaddress` for IPs, digit count for phones) are validated in the replacement callback, and anything that
+fails the check is left untouched. Each replacement is counted per kind so the manifest can report figures.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from dataclasses import replace
+
+from feedback.services.datasets.errors import DatasetError
+from feedback.services.datasets.records import Message, PairwiseJudgement, Record
+
+_BUILTIN: tuple[tuple[str, str], ...] = (
+    ("email", r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+    ("card", r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"),
+    ("ipv6", r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"),
+    ("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)"),
+    ("phone", r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?(?!\w)"
+              r"|(?<![\w+])\+\d{8,15}(?!\w)"),
+)
+_GROUP = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def luhn_valid(digits: str) -> bool:
+    """True when the digit string passes the Luhn checksum used by payment card numbers."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _valid(kind: str, text: str) -> bool:
+    if kind == "card":
+        digits = re.sub(r"\D", "", text)
+        return 13 <= len(digits) <= 19 and luhn_valid(digits)
+    if kind in ("ipv4", "ipv6"):
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return kind == "ipv4" or text.count(":") >= 2
+    if kind == "phone":
+        return 7 <= sum(c.isdigit() for c in text) <= 15
+    return True
+
+
+class PiiScrubber:
+    """Replaces PII with `[KIND]` placeholders and counts replacements per kind."""
+
+    def __init__(self, extra_patterns: dict[str, str] | None = None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.counts: Counter[str] = Counter()
+        parts = []
+        for name, pattern in sorted((extra_patterns or {}).items()):
+            if not _GROUP.match(name) or name in dict(_BUILTIN):
+                raise DatasetError(f"PII pattern name {name!r} must be a new lowercase identifier",
+                                   details={"pattern": name})
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise DatasetError(f"PII pattern {name!r} is not a valid regular expression: {exc}",
+                                   details={"pattern": name}) from exc
+            parts.append((name, pattern))
+        parts.extend(_BUILTIN)
+        self.kinds = tuple(name for name, _ in parts)
+        self._regex = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in parts))
+
+    def _replace(self, match: re.Match[str]) -> str:
+        kind = match.lastgroup or ""
+        text = match.group(0)
+        if not _valid(kind, text):
+            return text
+        self.counts[kind] += 1
+        return f"[{kind.upper()}]"
+
+    def scrub(self, text: str) -> str:
+        """The text with every validated PII match replaced."""
+        if not self.enabled or not text:
+            return text
+        return self._regex.sub(self._replace, text)
+
+    def scrub_record(self, record: Record) -> Record:
+        """A copy of the record with every text field (messages, response, correction, pairs) scrubbed."""
+        if not self.enabled:
+            return record
+        scrub = self.scrub
+        messages = tuple(Message(m.role, scrub(m.content)) for m in record.messages)
+        pairwise = tuple(PairwiseJudgement(scrub(p.other_response), p.preferred, p.source)
+                         for p in record.pairwise)
+        correction = scrub(record.correction) if record.correction is not None else None
+        return replace(record, messages=messages, response=scrub(record.response), correction=correction,
+                       pairwise=pairwise)
+
+    def figures(self) -> dict[str, int]:
+        """Replacement counts for every kind (zero included), in a stable order."""
+        return {kind: self.counts.get(kind, 0) for kind in sorted(self.kinds)}

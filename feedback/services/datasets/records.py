@@ -1,0 +1,129 @@
+"""Value types that flow through the dataset pipeline: feedback signals in, resolved records and pairs out.
+
+Everything here is a frozen dataclass so a record can be passed through curation steps without any step
+mutating what another step sees; steps that change text (PII scrubbing) return a new record with `replace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Label = Literal["good", "bad"]
+Source = Literal["annotator", "end_user", "model"]
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message; `content` is always a string so every output column keeps one type."""
+
+    role: str
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The `{"role", "content"}` form shared by OpenAI, TRL, inspect-ai and evals."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSignal:
+    """One current (non-superseded) feedback row or annotation on an interaction.
+
+    `score` is the raw value on the key's scale (`scale_min`..`scale_max`; thumbs are -1..1). A retracted
+    row has `retracted=True` and is ignored by label resolution.
+    """
+
+    source: Source
+    score: float | None
+    scale_min: float = -1.0
+    scale_max: float = 1.0
+    correction: str | None = None
+    reasons: tuple[str, ...] = ()
+    voter: str | None = None
+    created_at: datetime | None = None
+    feedback_id: str = ""
+    retracted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """How a row's label was decided: which source tier, which rule, how many votes, how much agreement."""
+
+    source: Source
+    rule: Literal["single", "majority", "unanimous"]
+    votes: int
+    agreeing: int
+    correction_source: Source | None = None
+
+    @property
+    def agreement(self) -> float:
+        """Share of the deciding tier's votes that agree with the resolved label."""
+        return self.agreeing / self.votes if self.votes else 0.0
+
+    def tag(self) -> str:
+        """Compact text form, e.g. `annotator:majority` or `end_user:single+correction(annotator)`."""
+        base = f"{self.source}:{self.rule}"
+        return f"{base}+correction({self.correction_source})" if self.correction_source else base
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The outcome of label resolution for one interaction."""
+
+    label: Label
+    rating: float | None
+    correction: str | None
+    provenance: Provenance
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PairwiseJudgement:
+    """An annotator compared this interaction's response with another response to the same prompt."""
+
+    other_response: str
+    preferred: Literal["this", "other"]
+    source: Source = "annotator"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One resolved interaction ready to be curated and written."""
+
+    interaction_id: int
+    conversation_id: str
+    messages: tuple[Message, ...]
+    response: str
+    model: str
+    model_version: str
+    created_at: datetime
+    label: Label
+    rating: float | None
+    correction: str | None
+    provenance: Provenance
+    reasons: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    pairwise: tuple[PairwiseJudgement, ...] = ()
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def ideal(self) -> str | None:
+        """The answer the model should have given: the correction, else the response when it was good."""
+        if self.correction is not None:
+            return self.correction
+        return self.response if self.label == "good" else None
+
+
+@dataclass(frozen=True, slots=True)
+class PreferencePair:
+    """A chosen/rejected pair of assistant answers to the same prompt."""
+
+    prompt: tuple[Message, ...]
+    chosen: str
+    rejected: str
+    origin: Literal["correction", "pairwise", "thumbs"]
+    interaction_ids: tuple[int, ...]
+    conversation_id: str

@@ -1,0 +1,163 @@
+"""Streaming writer building blocks: hashing files opened lazily per split, JSONL and JSON-array writers.
+
+A writer sees one item at a time (a `Record` or a `PreferencePair`) together with its split, turns it into zero
+or more output rows and appends them to `<format>/<split>.<ext>`. Files are only created for splits that get
+rows. SHA-256 is computed while writing, so closing a writer yields the manifest's file entries directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from feedback.services.datasets.records import Message, PreferencePair, Record
+
+ALLOWED_ROLES = frozenset({"system", "user", "assistant"})
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One written file as listed in the manifest."""
+
+    path: str
+    sha256: str
+    bytes: int
+    rows: int
+
+
+class HashingFile:
+    """A binary file that hashes what it writes and counts rows."""
+
+    def __init__(self, path: Path, relpath: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.relpath = relpath
+        self._fh: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self.rows = 0
+
+    def write(self, data: bytes, rows: int = 0) -> None:
+        """Append bytes, counting `rows` logical rows."""
+        self._fh.write(data)
+        self._sha.update(data)
+        self.size += len(data)
+        self.rows += rows
+
+    def close(self) -> FileInfo:
+        """Close the file and return its manifest entry."""
+        self._fh.close()
+        return FileInfo(self.relpath, self._sha.hexdigest(), self.size, self.rows)
+
+
+def dumps(obj: Any) -> str:
+    """Deterministic compact JSON (insertion-ordered keys, UTF-8 kept as is)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def messages(items: Iterable[Message]) -> list[dict[str, str]]:
+    """Messages as plain `{"role", "content"}` dicts."""
+    return [m.as_dict() for m in items]
+
+
+def assistant(content: str) -> list[dict[str, str]]:
+    """A one-message assistant turn."""
+    return [{"role": "assistant", "content": content}]
+
+
+def chat_ready(prompt: tuple[Message, ...]) -> bool:
+    """True when a prompt only uses system/user/assistant roles and ends with a user or assistant turn."""
+    return bool(prompt) and all(m.role in ALLOWED_ROLES for m in prompt) and prompt[-1].role != "system"
+
+
+def metadata(record: Record, split: str) -> dict[str, Any]:
+    """The fixed-shape metadata object attached to eval rows (every value keeps one type across rows)."""
+    return {
+        "interaction_id": record.interaction_id,
+        "conversation_id": record.conversation_id,
+        "split": split,
+        "model": record.model,
+        "model_version": record.model_version,
+        "created_at": record.created_at.isoformat(),
+        "label": record.label,
+        "label_provenance": record.provenance.tag(),
+        "agreement": round(record.provenance.agreement, 6),
+        "reasons": ",".join(record.reasons),
+        "tags": ",".join(record.tags),
+        "extra": json.dumps(dict(record.metadata), sort_keys=True, ensure_ascii=False, default=str),
+    }
+
+
+class Writer:
+    """Base class: one format, files per split, `write()` per item, `close()` returns file entries."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = "records"  # "records" or "pairs"
+    ext: ClassVar[str] = "jsonl"
+    description: ClassVar[str] = ""
+
+    def __init__(self, root: Path, **options: Any) -> None:
+        self.root = root
+        self.options = options
+        self.files: dict[str, HashingFile] = {}
+        self.skipped = 0
+
+    def file(self, split: str) -> HashingFile:
+        """The split's output file, created and started on first use."""
+        handle = self.files.get(split)
+        if handle is None:
+            relpath = f"{self.name}/{split}.{self.ext}"
+            handle = self.files[split] = HashingFile(self.root / relpath, relpath)
+            self.start(handle)
+        return handle
+
+    def start(self, handle: HashingFile) -> None:
+        """Write a file header (nothing for JSONL)."""
+
+    def finish(self, handle: HashingFile) -> None:
+        """Write a file footer (nothing for JSONL)."""
+
+    def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
+        """Output rows for one item; an empty list skips it."""
+        raise NotImplementedError
+
+    def write(self, item: Record | PreferencePair, split: str) -> None:
+        """Serialise and append the item's rows to its split file."""
+        rows = self.rows(item, split)
+        if not rows:
+            self.skipped += 1
+            return
+        handle = self.file(split)
+        handle.write("".join(dumps(r) + "\n" for r in rows).encode(), len(rows))
+
+    def close(self) -> list[FileInfo]:
+        """Finish and close every file (in split order)."""
+        infos = []
+        for split in sorted(self.files):
+            self.finish(self.files[split])
+            infos.append(self.files[split].close())
+        return infos
+
+
+class JsonArrayWriter(Writer):
+    """Streams a JSON array (`[\\n row,\\n row\\n]`) per split, for tools that do not read JSONL."""
+
+    ext = "json"
+
+    def start(self, handle: HashingFile) -> None:
+        handle.write(b"[\n")
+
+    def write(self, item: Record | PreferencePair, split: str) -> None:
+        rows = self.rows(item, split)
+        if not rows:
+            self.skipped += 1
+            return
+        handle = self.file(split)
+        prefix = ",\n" if handle.rows else ""
+        handle.write((prefix + ",\n".join(dumps(r) for r in rows)).encode(), len(rows))
+
+    def finish(self, handle: HashingFile) -> None:
+        handle.write(b"\n]\n")

@@ -1,0 +1,135 @@
+"""Tabular formats: CSV per split and a Hugging Face dataset folder (Parquet per split + README dataset card).
+
+Parquet is written with a fixed Arrow schema in row groups of `row_group_size` rows: at most one row group per
+split is buffered in memory. The card's YAML header declares each split's file so `load_dataset(<folder>)`
+picks them up without arguments.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from feedback.services.datasets.records import SPLITS, PreferencePair, Record
+from feedback.services.datasets.writers.base import FileInfo, Writer, dumps, messages
+from feedback.services.datasets.writers.card import dataset_card
+
+COLUMNS = ("interaction_id", "conversation_id", "split", "model", "model_version", "created_at", "label",
+           "rating", "label_provenance", "agreement", "messages", "response", "correction", "ideal",
+           "reasons", "tags", "extra")
+
+SCHEMA = pa.schema([
+    ("interaction_id", pa.int64()), ("conversation_id", pa.string()), ("split", pa.string()),
+    ("model", pa.string()), ("model_version", pa.string()), ("created_at", pa.timestamp("us", tz="UTC")),
+    ("label", pa.string()), ("rating", pa.float64()), ("label_provenance", pa.string()),
+    ("agreement", pa.float64()),
+    ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+    ("response", pa.string()), ("correction", pa.string()), ("ideal", pa.string()),
+    ("reasons", pa.list_(pa.string())), ("tags", pa.list_(pa.string())), ("extra", pa.string()),
+])
+
+
+def flat_row(record: Record, split: str) -> dict[str, Any]:
+    """All columns of a record as Python values (messages as dicts, lists kept as lists)."""
+    return {
+        "interaction_id": record.interaction_id, "conversation_id": record.conversation_id, "split": split,
+        "model": record.model, "model_version": record.model_version,
+        "created_at": record.created_at.astimezone(UTC), "label": record.label, "rating": record.rating,
+        "label_provenance": record.provenance.tag(), "agreement": round(record.provenance.agreement, 6),
+        "messages": messages(record.messages), "response": record.response, "correction": record.correction,
+        "ideal": record.ideal, "reasons": list(record.reasons), "tags": list(record.tags),
+        "extra": json.dumps(dict(record.metadata), sort_keys=True, ensure_ascii=False, default=str),
+    }
+
+
+class CsvWriter(Writer):
+    """CSV with a header row; messages, reasons and tags are JSON-encoded cells."""
+
+    name = "csv"
+    ext = "csv"
+    description = "CSV, one file per split"
+
+    def start(self, handle: Any) -> None:
+        handle.write((",".join(COLUMNS) + "\n").encode())
+
+    def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
+        assert isinstance(item, Record)
+        return [flat_row(item, split)]
+
+    def write(self, item: Record | PreferencePair, split: str) -> None:
+        row = self.rows(item, split)[0]
+        row["created_at"] = row["created_at"].isoformat()
+        for key in ("messages", "reasons", "tags"):
+            row[key] = dumps(row[key])
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        self.file(split).write(buffer.getvalue().encode(), 1)
+
+
+class HfDatasetWriter(Writer):
+    """`hf_dataset/data/<split>.parquet` + `hf_dataset/README.md` with YAML `configs`."""
+
+    name = "hf_dataset"
+    description = "Hugging Face dataset folder (Parquet per split + dataset card)"
+
+    def __init__(self, root: Path, **options: Any) -> None:
+        super().__init__(root, **options)
+        self.row_group_size = int(options.get("row_group_size", 50_000))
+        self._buffers: dict[str, list[dict[str, Any]]] = {}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self._counts: dict[str, int] = {}
+
+    def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
+        assert isinstance(item, Record)
+        return [flat_row(item, split)]
+
+    def write(self, item: Record | PreferencePair, split: str) -> None:
+        buffer = self._buffers.setdefault(split, [])
+        buffer.append(flat_row(item, split))  # type: ignore[arg-type]
+        if len(buffer) >= self.row_group_size:
+            self._flush(split)
+
+    def _flush(self, split: str) -> None:
+        buffer = self._buffers.get(split)
+        if not buffer:
+            return
+        writer = self._writers.get(split)
+        if writer is None:
+            path = self.root / self.name / "data" / f"{split}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = self._writers[split] = pq.ParquetWriter(path, SCHEMA, compression="zstd")
+        writer.write_table(pa.Table.from_pylist(buffer, schema=SCHEMA), row_group_size=self.row_group_size)
+        self._counts[split] = self._counts.get(split, 0) + len(buffer)
+        self._buffers[split] = []
+
+    def close(self) -> list[FileInfo]:
+        infos = []
+        for split in SPLITS:
+            self._flush(split)
+            if split in self._writers:
+                self._writers[split].close()
+                infos.append(_hash_file(self.root, f"{self.name}/data/{split}.parquet", self._counts[split]))
+        card = dataset_card(self.options, self._counts)
+        card_path = f"{self.name}/README.md"
+        (self.root / card_path).parent.mkdir(parents=True, exist_ok=True)
+        (self.root / card_path).write_bytes(card.encode())
+        infos.append(FileInfo(card_path, hashlib.sha256(card.encode()).hexdigest(), len(card.encode()), 0))
+        return infos
+
+
+def _hash_file(root: Path, relpath: str, rows: int) -> FileInfo:
+    sha = hashlib.sha256()
+    size = 0
+    with open(root / relpath, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sha.update(chunk)
+            size += len(chunk)
+    return FileInfo(relpath, sha.hexdigest(), size, rows)
