@@ -9,6 +9,7 @@ Fixtures:
   authenticated with the server's legacy token.
 - ``labelstudio_project``: function-scoped factory ``make(template="response_review", reasons=None,
   title=None) -> project id`` that deletes the projects it made at teardown.
+- ``webhook_receiver``: a loopback HTTP server recording POSTs, yields ``(url, [(headers, body), ...])``.
 
 Set ``FEEDBACK_SKIP_LABELSTUDIO=1`` to skip these tests deliberately; they are otherwise skipped only when
 Label Studio cannot be installed at all (for example no package index), with the reason shown.
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -70,3 +73,30 @@ def labelstudio_project(labelstudio_client: LabelStudioClient) -> Iterator[Calla
     for project_id in created:
         with contextlib.suppress(LabelStudioError):  # the test may have stopped the server itself
             labelstudio_client.delete_project(project_id)
+
+
+class _Capture(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append((dict(self.headers.items()), body))  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    """A real HTTP server on loopback recording POSTs: yields ``(url, [(headers, body), ...])``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/hook", server.received  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

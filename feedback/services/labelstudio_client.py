@@ -70,6 +70,11 @@ class LabelStudioClient:
         with translate_errors("whoami"):
             return _dump(self._ls.users.whoami())
 
+    def create_personal_access_token(self) -> str:
+        """Create a personal access token (JWT refresh token) for the authenticated user and return it."""
+        with translate_errors("create personal access token"):
+            return str(self._ls.tokens.create().token)
+
     def validate_label_config(self, label_config: str) -> None:
         """Ask Label Studio whether ``label_config`` is a valid labelling config; raise Rejected if not."""
         with translate_errors("validate label config"):
@@ -169,8 +174,7 @@ class LabelStudioClient:
     def set_webhook_active(self, webhook_id: int, active: bool) -> None:
         """Enable or disable a webhook without deleting it."""
         with translate_errors("update webhook"):
-            hook = self._ls.webhooks.get(id=webhook_id)
-            self._ls.webhooks.update(id_=webhook_id, url=hook.url, is_active=active)
+            self._ls.webhooks.update(webhook_id, is_active=active)
 
     def delete_webhook(self, webhook_id: int) -> None:
         """Delete a webhook."""
@@ -208,9 +212,10 @@ class LabelStudioClient:
         completed_by: int | None = None,
     ) -> dict[str, Any]:
         """Submit an annotation on a task as an annotator would; return it."""
+        optional = {"lead_time": lead_time, "completed_by": completed_by}
+        extra = {key: value for key, value in optional.items() if value is not None}
         with translate_errors("create annotation"):
-            annotation = self._ls.annotations.create(id=task_id, result=result, lead_time=lead_time,
-                                                     completed_by=completed_by)
+            annotation = self._ls.annotations.create(id=task_id, result=result, **extra)
         return _dump(annotation)
 
 
