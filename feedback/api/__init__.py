@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import feedback, health, interactions, openapi, projects
+from feedback.api import feedback, health, interactions, openapi, projects, widget
 from feedback.api.errors import register_error_handlers
 
 BLUEPRINTS = [
@@ -13,6 +13,7 @@ BLUEPRINTS = [
     feedback.bp,
     projects.bp,
     openapi.bp,
+    widget.bp,
 ]
 
 
