@@ -1,11 +1,14 @@
 """All models, imported here so that Alembic and the mapper registry see every table."""
 
+from feedback.models.audit import AUDIT_ACTIONS, AuditEvent
 from feedback.models.feedback import FEEDBACK_SOURCES, Feedback, FeedbackRevision
 from feedback.models.interaction import Interaction
 from feedback.models.job import JOB_STATES, JobRecord
 from feedback.models.project import ApiKey, Project
 
 __all__ = [
+    "AUDIT_ACTIONS",
+    "AuditEvent",
     "FEEDBACK_SOURCES",
     "JOB_STATES",
     "ApiKey",
