@@ -5,6 +5,7 @@ from feedback.models.feedback import FEEDBACK_SOURCES, Feedback, FeedbackRevisio
 from feedback.models.interaction import Interaction
 from feedback.models.job import JOB_STATES, JobRecord
 from feedback.models.project import ApiKey, Project
+from feedback.models.routing import OUTBOX_STATES, LabelStudioConnection, OutboxItem, RoutingRule
 
 __all__ = [
     "AUDIT_ACTIONS",
@@ -16,5 +17,9 @@ __all__ = [
     "FeedbackRevision",
     "Interaction",
     "JobRecord",
+    "LabelStudioConnection",
+    "OUTBOX_STATES",
+    "OutboxItem",
+    "RoutingRule",
     "Project",
 ]
