@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
@@ -12,6 +13,8 @@ from feedback.errors import BadRequest, ValidationFailed
 from feedback.services.auth import Principal, authenticate
 
 M = TypeVar("M", bound=BaseModel)
+# A JSON \u0000 escape (not preceded by an escaped backslash): PostgreSQL text and JSONB cannot store NUL.
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -27,6 +30,8 @@ def parse_body(model: type[M]) -> M:
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("the request body is empty", code="invalid_json")
+    if NUL_ESCAPE.search(raw):
+        raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

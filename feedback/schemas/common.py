@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=200_000)]
+DbInt = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Metadata = Annotated[dict[str, Any], Field(max_length=200)]
 
 
 class Strict(BaseModel):
     """Base for request bodies: unknown fields are an error, so typos are not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Page(BaseModel):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from feedback.schemas.common import Identifier, LongText, Metadata, ShortText, Strict
+from feedback.schemas.common import DbInt, Identifier, LongText, Metadata, ShortText, Strict
 
 Source = Literal["end_user", "annotator", "model"]
 FeedbackKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -17,7 +17,7 @@ ReasonId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z
 class FeedbackCreate(Strict):
     """A feedback revision. Idempotent by (`feedback_id`, `revision`); the newest revision wins."""
 
-    interaction_id: int | None = Field(default=None, description="Our id; optional with a feedback token.")
+    interaction_id: DbInt | None = Field(default=None, description="Our id; optional with a feedback token.")
     interaction_external_id: Identifier | None = None
     feedback_id: Identifier | None = Field(
         default=None, description="Your stable id for this feedback; defaults to one per interaction, key and user."
@@ -80,12 +80,14 @@ class FeedbackResult(FeedbackOut):
 class FeedbackFilters(BaseModel):
     """Query parameters of the feedback list."""
 
-    interaction_id: int | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    interaction_id: DbInt | None = None
     key: ShortText | None = None
     source: Source | None = None
     end_user_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     include_retracted: bool = False
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     cursor: str | None = None

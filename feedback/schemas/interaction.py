@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from feedback.schemas.common import Identifier, LongText, Metadata, ShortText, Strict
 
@@ -101,8 +101,10 @@ class InteractionFilters(BaseModel):
     end_user_id: str | None = None
     model: str | None = None
     model_version: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     cursor: str | None = None
 

@@ -78,7 +78,7 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
 
 def get_interaction(session: Session, project_id: int, interaction_id: int) -> Interaction:
     """One interaction of a project, else NotFound."""
-    interaction = session.get(Interaction, interaction_id)
+    interaction = session.get(Interaction, interaction_id) if 0 < interaction_id < 2**63 else None
     if interaction is None or interaction.project_id != project_id:
         raise NotFound(f"no interaction {interaction_id} in this project", code="interaction_not_found")
     return interaction

@@ -79,7 +79,7 @@ def list_keys(session: Session, project_id: int) -> list[ApiKey]:
 
 def get_key(session: Session, project_id: int, key_id: int) -> ApiKey:
     """One key of a project, else NotFound."""
-    key = session.get(ApiKey, key_id)
+    key = session.get(ApiKey, key_id) if 0 < key_id < 2**63 else None
     if key is None or key.project_id != project_id:
         raise NotFound(f"no key {key_id} in this project")
     return key

@@ -1,0 +1,131 @@
+"""Bad input never yields a 500 or a half-written row: every error is a 4xx JSON body."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import log_interaction
+
+
+def _assert_error(answer, status):
+    assert answer.status_code == status, answer.get_data(as_text=True)[:300]
+    body = answer.get_json()
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def test_malformed_json(client, project):
+    for raw in ("{bad", "", "[1, 2", '{"response": "x",}'):
+        answer = client.post("/api/v1/interactions", data=raw, content_type="application/json",
+                             headers=project.headers())
+        assert _assert_error(answer, 400)["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("payload", [[], "text", None, 5, [{"response": "x"}]])
+def test_non_object_bodies(client, project, payload):
+    answer = client.post("/api/v1/interactions", data=json.dumps(payload), content_type="application/json",
+                         headers=project.headers())
+    _assert_error(answer, 422)
+
+
+def test_wrong_types_missing_and_unknown_fields(client, project):
+    cases = [
+        {"messages": []},  # response missing
+        {"response": 5},
+        {"response": "x", "confidence": "high"},
+        {"response": "x", "confidence": 1.5},
+        {"response": "x", "messages": [{"role": "wizard", "content": "hi"}]},
+        {"response": "x", "messages": "hi"},
+        {"response": "x", "metadata": []},
+        {"response": "x", "prompt_tokens": -1},
+        {"response": "x", "surprise": True},
+        {"response": "x", "created_at": "2024-01-01T00:00:00"},
+        {"response": "x", "latency_ms": "Infinity"},
+        {"response": "x", "external_id": "e" * 201},
+    ]
+    for body in cases:
+        answer = client.post("/api/v1/interactions", json=body, headers=project.headers())
+        error = _assert_error(answer, 422)
+        assert error["code"] == "validation_error" and error["details"], body
+    assert client.get("/api/v1/interactions", headers=project.headers()).get_json()["items"] == []
+
+
+def test_non_finite_numbers_are_rejected(client, project):
+    raw = '{"response": "x", "latency_ms": Infinity}'
+    answer = client.post("/api/v1/interactions", data=raw, content_type="application/json", headers=project.headers())
+    assert answer.status_code in (400, 422)
+    raw = '{"response": "x", "confidence": NaN}'
+    answer = client.post("/api/v1/interactions", data=raw, content_type="application/json", headers=project.headers())
+    assert answer.status_code in (400, 422)
+
+
+def test_nul_characters_and_lone_surrogates(client, project):
+    raw = '{"response": "a\\u0000b"}'
+    answer = client.post("/api/v1/interactions", data=raw, content_type="application/json", headers=project.headers())
+    assert _assert_error(answer, 422)["code"] == "nul_character"
+    raw = '{"response": "a\\ud800b"}'
+    answer = client.post("/api/v1/interactions", data=raw, content_type="application/json", headers=project.headers())
+    assert answer.status_code in (400, 422)
+    assert client.get("/api/v1/interactions", headers=project.headers()).get_json()["items"] == []
+
+
+def test_unicode_round_trips(client, project):
+    text = "Grüße 👋 — 你好 \u200b \\u0000 literal"
+    body = log_interaction(client, project, response=text, metadata={"emoji": "🦜"})
+    fetched = client.get(f"/api/v1/interactions/{body['id']}", headers=project.headers()).get_json()
+    assert fetched["response"] == text and fetched["metadata"] == {"emoji": "🦜"}
+
+
+def test_unknown_interaction_is_404(client, project):
+    for path in ("/api/v1/interactions/999999999", f"/api/v1/interactions/{2**70}"):
+        assert _assert_error(client.get(path, headers=project.headers()), 404)["code"] in (
+            "interaction_not_found", "not_found")
+    answer = client.post("/api/v1/feedback", json={"interaction_id": 999999999, "score": 1},
+                         headers=project.headers())
+    assert _assert_error(answer, 404)["code"] == "interaction_not_found"
+    huge = client.post("/api/v1/feedback", json={"interaction_id": 2**70, "score": 1}, headers=project.headers())
+    _assert_error(huge, 422)
+    gone = client.post("/api/v1/feedback/nope/retract", json={}, headers=project.headers())
+    assert _assert_error(gone, 404)["code"] == "feedback_not_found"
+
+
+def test_oversize_body_is_413(client, project, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    raw = json.dumps({"response": "x" * (limit + 10)})
+    answer = client.post("/api/v1/interactions", data=raw, content_type="application/json", headers=project.headers())
+    assert _assert_error(answer, 413)["code"] == "payload_too_large"
+
+
+def test_content_type_method_and_route_errors(client, project):
+    answer = client.post("/api/v1/interactions", data="response=x", headers=project.headers())
+    assert _assert_error(answer, 415)["code"] == "unsupported_media_type"
+    assert _assert_error(client.delete("/api/v1/interactions", headers=project.headers()), 405)["code"] == (
+        "method_not_allowed")
+    assert _assert_error(client.get("/api/v1/nothing-here"), 404)["code"] == "not_found"
+
+
+def test_bad_query_parameters(client, project):
+    for query in ("limit=0", "limit=abc", "limit=100000", "since=yesterday", "since=2024-01-01T00:00:00",
+                  "colour=blue"):
+        _assert_error(client.get(f"/api/v1/interactions?{query}", headers=project.headers()), 422)
+    assert _assert_error(client.get("/api/v1/interactions?cursor=%%%", headers=project.headers()), 400)["code"] == (
+        "invalid_cursor")
+    assert _assert_error(client.get("/api/v1/feedback?cursor=WzEsIjIiXQ", headers=project.headers()), 400)
+
+
+def test_feedback_bad_input_leaves_nothing(client, project):
+    interaction = log_interaction(client, project)
+    bodies = [{"interaction_id": interaction["id"], "score": "up"},
+              {"interaction_id": interaction["id"], "score": 1, "reasons": "not_helpful"},
+              {"interaction_id": interaction["id"], "score": 1, "revision": 0},
+              {"interaction_id": interaction["id"], "score": 1, "source": "robot"},
+              {"interaction_id": interaction["id"], "interaction_external_id": "x", "score": 1},
+              {"score": 1}]
+    for body in bodies:
+        answer = client.post("/api/v1/feedback", json=body, headers=project.headers())
+        assert 400 <= answer.status_code < 500, body
+    listed = client.get("/api/v1/feedback?include_retracted=true", headers=project.headers()).get_json()
+    assert listed["items"] == []
