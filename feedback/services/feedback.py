@@ -73,32 +73,43 @@ def write_revision(session: Session, project: Project, interaction: Interaction,
     Without a revision the next number is taken, and a payload equal to the current state is a no-op.
     """
     content = _content(values)
-    current = _current(session, project.id, uid)
-    if current is not None and current.interaction_id != interaction.id:
-        raise Conflict("this feedback id belongs to another interaction", details={"feedback_id": uid})
-    if revision is None:
-        if current is not None and _content(_as_values(current)) == content:
-            return FeedbackWrite(current, applied=False, duplicate=True)
-        revision = (current.revision if current else 0) + 1
+    auto_revision = revision is None
+    for _attempt in range(20):
+        current = _current(session, project.id, uid)
+        if current is not None and current.interaction_id != interaction.id:
+            raise Conflict("this feedback id belongs to another interaction", details={"feedback_id": uid})
+        if auto_revision:
+            if current is not None and _content(_as_values(current)) == content:
+                return FeedbackWrite(current, applied=False, duplicate=True)
+            revision = (current.revision if current else 0) + 1
+        if _insert_revision(session, project.id, interaction.id, uid, revision, content):
+            _upsert_current(session, project.id, interaction.id, uid, revision, content)
+            row = _current(session, project.id, uid)
+            session.refresh(row)
+            return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
+        if not auto_revision:
+            stored = session.scalar(select(FeedbackRevision.payload).where(
+                FeedbackRevision.project_id == project.id, FeedbackRevision.feedback_uid == uid,
+                FeedbackRevision.revision == revision))
+            if stored != content:
+                raise Conflict("this feedback revision was already stored with other content",
+                               details={"feedback_id": uid, "revision": revision})
+            return FeedbackWrite(_current(session, project.id, uid), applied=False, duplicate=True)
+        # A concurrent writer took the next revision number: read the new state and try the one after it.
+        session.expire_all()
+    raise Conflict("too many concurrent changes to this feedback; retry", details={"feedback_id": uid})
+
+
+def _insert_revision(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
+                     content: dict[str, Any]) -> bool:
     revs = FeedbackRevision.__table__
     inserted = session.execute(
         dialect_insert(session, revs).on_conflict_do_nothing(
             index_elements=["project_id", "feedback_uid", "revision"]).returning(revs.c.id),
-        {"project_id": project.id, "interaction_id": interaction.id, "feedback_uid": uid,
+        {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
          "revision": revision, "payload": content, "created_at": utcnow()},
     ).first()
-    if inserted is None:
-        stored = session.scalar(select(FeedbackRevision.payload).where(
-            FeedbackRevision.project_id == project.id, FeedbackRevision.feedback_uid == uid,
-            FeedbackRevision.revision == revision))
-        if stored != content:
-            raise Conflict("this feedback revision was already stored with other content",
-                           details={"feedback_id": uid, "revision": revision})
-        return FeedbackWrite(_current(session, project.id, uid), applied=False, duplicate=True)
-    _upsert_current(session, project.id, interaction.id, uid, revision, content)
-    row = _current(session, project.id, uid)
-    session.refresh(row)
-    return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
+    return inserted is not None
 
 
 def _as_values(row: Feedback) -> dict[str, Any]:
