@@ -1,9 +1,9 @@
 """Streaming exact and near-duplicate removal with bounded per-row state.
 
-Records arrive in batches. Exact duplicates are found by a 64-bit digest of the normalised text (label,
-prompt, response, correction). Near duplicates use MinHash over word 3-gram shingles and LSH banding: a record
-whose band key collides with any band key of an earlier kept record is a near duplicate. The label is part of
-the text, so the same prompt answered once well and once badly is never "deduplicated" into one side.
+Records arrive in batches. Exact duplicates are found by a 64-bit digest of the label and the normalised
+text (prompt, response, correction). Near duplicates use MinHash over word 3-gram shingles and LSH banding: a record
+whose band key collides with any band key of an earlier kept record is a near duplicate. The label is mixed into
+every key, so the same prompt answered once well and once badly is never "deduplicated" into one side.
 
 Only 64-bit keys of kept records are remembered (1 exact + `bands` LSH keys per row, ~40 bytes), held in
 sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there is no O(N^2) comparison.
@@ -54,9 +54,8 @@ class SortedKeySet:
 
 
 def dedup_text(record: Record) -> str:
-    """The normalised text two records must share to be duplicates (label + prompt + answer)."""
-    parts = [record.label]
-    parts.extend(f"{m.role}: {m.content}" for m in record.messages)
+    """The normalised text two records must share to be duplicates (prompt + answer; the label is keyed apart)."""
+    parts = [f"{m.role}: {m.content}" for m in record.messages]
     parts.append(record.response)
     parts.append(record.correction or "")
     return _SPACE.sub(" ", "\n".join(parts).lower()).strip()
@@ -121,9 +120,12 @@ class Deduper:
             sig[seg_rows] = np.minimum(sig[seg_rows], minima)
         return sig
 
-    def _band_keys_for(self, sig: np.ndarray) -> np.ndarray:
+    def _band_keys_for(self, sig: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         banded = sig.reshape(sig.shape[0], self.bands, -1)
-        return (banded * self._mix).sum(axis=2, dtype=np.uint64) ^ self._band_salt
+        keys = (banded * self._mix).sum(axis=2, dtype=np.uint64) ^ self._band_salt
+        bad = np.asarray([label == "bad" for label in labels], dtype=bool)
+        keys[bad] = keys[bad] * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+        return keys
 
     def keep_mask(self, records: Sequence[Record]) -> list[bool]:
         """For each record in order: True to keep it, False when it duplicates an earlier kept record."""
@@ -132,8 +134,9 @@ class Deduper:
         texts = [dedup_text(r) for r in records]
         keep = [True] * len(records)
         if self.exact:
-            digests = np.fromiter((int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "big")
-                                   for t in texts), dtype=np.uint64, count=len(texts))
+            digests = np.fromiter((int.from_bytes(hashlib.blake2b(f"{r.label}\n{t}".encode(), digest_size=8)
+                                                  .digest(), "big") for r, t in zip(records, texts, strict=True)),
+                                  dtype=np.uint64, count=len(texts))
             seen_before = self._exact_keys.contains(digests)
             local: set[int] = set()
             for i, digest in enumerate(digests.tolist()):
@@ -144,7 +147,8 @@ class Deduper:
             self._exact_keys.add(digests[np.asarray(keep)])
         if self.near:
             candidates = [i for i, k in enumerate(keep) if k]
-            keys = self._band_keys_for(self._signatures([texts[i] for i in candidates]))
+            keys = self._band_keys_for(self._signatures([texts[i] for i in candidates]),
+                                       [records[i].label for i in candidates])
             seen_before = self._band_keys.contains(keys).any(axis=1)
             local_bands: set[int] = set()
             kept_rows = []
