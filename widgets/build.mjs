@@ -1,6 +1,9 @@
 // Builds the widget into feedback/static/widget/: an ES module (.mjs) and a classic script (.js).
 import { build } from 'esbuild';
 
+// Usage: node build.mjs [outdir]   (default: the service's static folder)
+const out = process.argv[2] || '../feedback/static/widget';
+
 const common = {
   entryPoints: ['src/index.js'],
   bundle: true,
@@ -10,5 +13,5 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, format: 'esm', outfile: '../feedback/static/widget/feedback-widget.mjs' });
-await build({ ...common, format: 'iife', globalName: 'FeedbackWidget', outfile: '../feedback/static/widget/feedback-widget.js' });
+await build({ ...common, format: 'esm', outfile: `${out}/feedback-widget.mjs` });
+await build({ ...common, format: 'iife', globalName: 'FeedbackWidget', outfile: `${out}/feedback-widget.js` });

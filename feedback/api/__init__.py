@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import feedback, health, interactions, openapi, projects, widget
+from feedback.api import demo, feedback, health, interactions, openapi, projects, widget
 from feedback.api.errors import register_error_handlers
 
 BLUEPRINTS = [
@@ -14,6 +14,7 @@ BLUEPRINTS = [
     projects.bp,
     openapi.bp,
     widget.bp,
+    demo.bp,
 ]
 
 

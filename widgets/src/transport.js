@@ -21,15 +21,18 @@ export function delay(n, retryAfter) {
   return Math.min(6e4, 1e3 * 2 ** (n - 1)) * (0.5 + Math.random() / 2);
 }
 
+/** Start sending the outbox left by earlier pages; back online sends at once, pagehide with keepalive. */
+export function start() {
+  if (started) return;
+  started = true;
+  addEventListener('online', () => flush(1));
+  addEventListener('pagehide', () => flush(2));
+  setTimeout(flush);
+}
+
 /** Listen for send outcomes: fn({e, status, data, retry}); returns an unsubscribe function. */
 export function subscribe(fn) {
   subs.add(fn);
-  if (!started) {
-    started = true;
-    addEventListener('online', () => flush());
-    addEventListener('pagehide', () => flush(true));
-    setTimeout(flush);
-  }
   return () => subs.delete(fn);
 }
 
@@ -44,8 +47,8 @@ export function enqueue(e) {
 /** Whether a feedback id still has an unsent revision. */
 export const pending = (fid) => fid in queue();
 
-/** Send every due entry that has no request in flight; on pagehide send all with keepalive. */
-export function flush(keepalive) {
+/** Send due entries with no request in flight; mode 1 ignores backoff, 2 also uses keepalive (pagehide). */
+export function flush(mode) {
   clearTimeout(timer);
   const q = queue();
   const now = Date.now();
@@ -55,8 +58,8 @@ export function flush(keepalive) {
     if (now - e.t > WEEK) delete q[fid];
     else if (busy.has(fid)) continue;
     else if (!navigator.onLine) continue;
-    else if (!keepalive && e.at > now) next = Math.min(next, e.at);
-    else send(e, keepalive);
+    else if (!mode && e.at > now) next = Math.min(next, e.at);
+    else send(e, mode > 1);
   }
   put('q', q);
   if (next < Infinity) timer = setTimeout(flush, Math.max(next - now, 50));
