@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the mapper registry see every table."""
 
 from feedback.models.audit import AUDIT_ACTIONS, AuditEvent
+from feedback.models.dataset_version import DatasetVersion
 from feedback.models.feedback import FEEDBACK_SOURCES, Feedback, FeedbackRevision
 from feedback.models.interaction import Interaction
 from feedback.models.job import JOB_STATES, JobRecord
@@ -10,6 +11,7 @@ from feedback.models.routing import OUTBOX_STATES, LabelStudioConnection, Outbox
 __all__ = [
     "AUDIT_ACTIONS",
     "AuditEvent",
+    "DatasetVersion",
     "FEEDBACK_SOURCES",
     "JOB_STATES",
     "ApiKey",
