@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from feedback.models import Project
 from feedback.schemas.project import ProjectSettings
 from feedback.services import keys
 
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _POSITIVE = {
     "accurate_information": "Accurate information",
     "followed_instructions_perfectly": "Followed instructions",
@@ -62,6 +64,11 @@ def validate_settings(raw: dict[str, Any]) -> dict[str, Any]:
 def create_project(session: Session, slug: str, name: str,
                    settings: dict[str, Any] | None = None) -> tuple[Project, keys.IssuedKey]:
     """Create a project and its first admin key; the caller commits."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise ValidationFailed(f"invalid project slug {slug!r}",
+                               details={"pattern": SLUG_PATTERN.pattern, "max_length": 64})
+    if not 1 <= len(name) <= 200:
+        raise ValidationFailed("a project name needs 1 to 200 characters")
     merged = default_settings() | (settings or {})
     project = Project(slug=slug, name=name, settings=validate_settings(merged))
     session.add(project)
