@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from feedback.db import utcnow
 from feedback.errors import Conflict, NotFound, ValidationFailed
 from feedback.models import Feedback, FeedbackRevision, Interaction, Project
+from feedback.services import routing
 from feedback.services.pagination import decode_cursor, encode_cursor
 from feedback.services.projects import feedback_key_spec, reason_ids
 from feedback.services.sql import dialect_insert
@@ -86,6 +87,8 @@ def write_revision(session: Session, project: Project, interaction: Interaction,
             _upsert_current(session, project.id, interaction.id, uid, revision, content)
             row = _current(session, project.id, uid)
             session.refresh(row)
+            if row.revision == revision:  # routing decisions commit with the feedback that caused them
+                routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
         if not auto_revision:
             stored = session.scalar(select(FeedbackRevision.payload).where(

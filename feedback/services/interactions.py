@@ -15,6 +15,7 @@ from feedback.db import utcnow
 from feedback.errors import NotFound
 from feedback.models import Interaction
 from feedback.schemas.interaction import InteractionCreate, InteractionFilters
+from feedback.services import routing
 from feedback.services.pagination import decode_cursor, encode_cursor
 from feedback.services.sql import dialect_insert
 
@@ -51,7 +52,7 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
     """Insert interactions that do not exist yet; return every item's row in request order.
 
     Uses INSERT .. ON CONFLICT DO NOTHING, so concurrent duplicate posts never fail and never duplicate.
-    The caller commits.
+    Routing rules run on the new ones, so routing decisions commit with them. The caller commits.
     """
     now = utcnow()
     rows: dict[str, dict[str, Any]] = {}
@@ -73,6 +74,7 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
         created = ext in created_ids and ext not in seen
         seen.add(ext)
         results.append(Recorded(by_ext[ext], created))
+    routing.on_interactions(session, project_id, [r.interaction for r in results if r.created])
     return results
 
 
