@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import demo, feedback, health, interactions, openapi, projects, widget
+from feedback.api import demo, feedback, health, interactions, jobs, openapi, projects, routing, widget
 from feedback.api.errors import register_error_handlers
 
 BLUEPRINTS = [
@@ -15,6 +15,8 @@ BLUEPRINTS = [
     openapi.bp,
     widget.bp,
     demo.bp,
+    routing.bp,
+    jobs.bp,
 ]
 
 
