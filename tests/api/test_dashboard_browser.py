@@ -1,0 +1,148 @@
+"""The dashboard in Debian's Chromium: real data from a seeded database, no console errors, no CSP violations,
+and nothing shown without signing in. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from tests.api.dashboard_seed import seed
+from tests.conftest import ProjectKeys
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CSP_RECORDER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
+  {directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample}));
+"""
+
+
+@pytest.fixture(scope="module")
+def server(app: Flask) -> Iterator[str]:
+    """The real app on a free loopback port."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    playwright = sync_api.sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+class Watched:
+    """A page with its console errors, failed requests and CSP violations recorded."""
+
+    def __init__(self, browser: Any) -> None:
+        self.context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        self.context.add_init_script(CSP_RECORDER)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("requestfailed", lambda req: self.errors.append(f"failed {req.url}"))
+        self.page.on("response", lambda r: r.status >= 400 and "/dashboard/login" not in r.url
+                     and self.errors.append(f"{r.status} {r.url}"))
+
+    def csp(self) -> list[dict[str, str]]:
+        """CSP violations reported on the current document."""
+        return self.page.evaluate("window.__csp")
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    """A fresh browser profile."""
+    w = Watched(browser)
+    yield w
+    w.context.close()
+
+
+def test_unauthenticated_visitor_sees_only_the_sign_in_page(server: str, watched: Watched, client: FlaskClient,
+                                                             app: Flask, project: ProjectKeys) -> None:
+    seed(app, client, project, n=30)
+    page = watched.page
+    page.goto(server + "/dashboard")
+    assert page.url == server + "/dashboard/login"
+    assert page.get_by_label("Admin API key").is_visible()
+    assert project.slug not in page.content()
+    page.get_by_label("Admin API key").fill(project.ingest_key)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "the dashboard needs an admin key"
+    assert page.url == server + "/dashboard/login"
+    page.get_by_label("Admin API key").fill("fl_admin_not-a-real-key")
+    page.get_by_role("button", name="Sign in").click()
+    assert "unknown API key" in page.get_by_role("alert").inner_text()
+    assert project.slug not in page.content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-login-refused.png"))
+    assert watched.csp() == []
+    assert [e for e in watched.errors if "401" not in e and "403" not in e] == []
+
+
+def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, client: FlaskClient, app: Flask,
+                                                 project: ProjectKeys) -> None:
+    seeded = seed(app, client, project)
+    page = watched.page
+    page.goto(server + "/dashboard/login")
+    page.get_by_label("Admin API key").fill(project.admin_key)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    response = page.goto(server + "/dashboard?range=7d")
+    assert response.status == 200
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+    kpis = page.locator(".kpi-value").all_inner_texts()
+    assert kpis[0] == f"{seeded.interactions:,}" and kpis[1] == f"{seeded.feedback:,}"
+    total_up = sum(u for u, _ in seeded.ups_by_version.values())
+    total_n = sum(n for _, n in seeded.ups_by_version.values())
+    assert kpis[2] == f"{total_up / total_n * 100:.1f}%"
+
+    rows = page.locator("#versions-panel tbody tr")
+    assert rows.count() == 2
+    for i in range(2):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        ups, n = seeded.ups_by_version[cells[0].strip()]
+        assert cells[2] == f"{ups / n * 100:.1f}%"
+    assert page.locator("#rate-panel svg polyline").count() >= 2
+    assert page.locator("#rate-panel svg polygon.band").count() >= 2
+    assert page.locator("#volume-panel svg rect.bar").count() > 10
+    assert page.locator("#calibration-panel svg circle.dot").count() >= 4
+    assert page.locator("#reasons-panel li").count() == 4
+    assert seeded.comment in page.locator("#comments-panel").inner_text()
+    pipeline = page.locator("#pipeline-panel tbody tr").first.locator("td").all_inner_texts()
+    assert pipeline[0].startswith(seeded.connection)
+    assert pipeline[2:7] == ["60", "12", "45", pipeline[5], "3"]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+    assert watched.csp() == []
+    assert watched.errors == []
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    page.goto(server + "/dashboard")
+    assert page.url == server + "/dashboard/login"
