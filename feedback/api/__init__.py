@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask
 
 from feedback.api import dashboard, demo, feedback, health, interactions, jobs, openapi, projects, routing, widget
-from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
 
 BLUEPRINTS = [
@@ -16,7 +15,6 @@ BLUEPRINTS = [
     openapi.bp,
     widget.bp,
     demo.bp,
-    datasets_bp,
     dashboard.bp,
     routing.bp,
     jobs.bp,
