@@ -1,0 +1,43 @@
+"""Property-based fuzzing of every documented operation from the generated OpenAPI document (schemathesis):
+no input, valid or not, may produce a 5xx, and every error body has the documented shape."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from feedback.api.openapi import build_document
+from tests.conftest import log_interaction, make_project
+
+OPERATIONS = [(path, method.upper()) for path, ops in build_document("fuzz")["paths"].items() for method in ops]
+
+
+@pytest.fixture(scope="module")
+def fuzz_project(app):
+    keys = make_project(app)
+    log_interaction(app.test_client(), keys, external_id="fuzz-1")
+    return keys
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def test_no_server_errors(app, fuzz_project, path, method):
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operation = schema[path][method]
+    scope = "admin" if path.startswith(("/api/v1/project", "/api/v1/keys")) else "ingest"
+
+    strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+
+    @given(case=strategy)
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(case):
+        response = case.call(headers=fuzz_project.headers(scope))
+        case.validate_response(response, checks=[not_a_server_error])
+        if response.status_code >= 400:
+            assert set(response.json()["error"]) == {"code", "message", "details"}
+
+    check()
