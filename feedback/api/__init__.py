@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import dashboard, demo, feedback, health, interactions, jobs, openapi, projects, routing, widget
+from feedback.api import demo, feedback, health, interactions, openapi, projects, widget
+from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
 
 BLUEPRINTS = [
@@ -15,9 +16,7 @@ BLUEPRINTS = [
     openapi.bp,
     widget.bp,
     demo.bp,
-    dashboard.bp,
-    routing.bp,
-    jobs.bp,
+    datasets_bp,
 ]
 
 

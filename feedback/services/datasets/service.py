@@ -1,0 +1,106 @@
+"""Database-facing dataset operations: run an export for a project, list and diff its versions, enqueue jobs.
+
+Snapshots of project P live under `<data_dir>/exports/project-<P>/<name>/vNNNN`; each published snapshot also
+gets a `dataset_versions` row so the API and CLI can list versions without walking the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from feedback.errors import NotFound
+from feedback.models import DatasetVersion, Feedback, Interaction, JobRecord, Project
+from feedback.queue import enqueue
+from feedback.services.datasets.diff import diff_snapshots
+from feedback.services.datasets.export import ExportResult, export_snapshot
+from feedback.services.datasets.params import ExportParams, parse_params
+from feedback.services.datasets.source import stream_records
+
+EXPORT_JOB = "jobs.export.run_export"
+
+
+def export_root(data_dir: Path, project_id: int) -> Path:
+    """Where a project's snapshots are written."""
+    return Path(data_dir) / "exports" / f"project-{project_id}"
+
+
+def estimate_rows(session: Session, project_id: int, params: ExportParams) -> int:
+    """Interactions with feedback on the export's key inside the pushed-down filters (for progress bars)."""
+    f = params.filters
+    query = (select(func.count(func.distinct(Feedback.interaction_id)))
+             .join(Interaction, Interaction.id == Feedback.interaction_id)
+             .where(Feedback.project_id == project_id, Feedback.key == params.feedback_key))
+    if f.since:
+        query = query.where(Interaction.created_at >= f.since)
+    if f.until:
+        query = query.where(Interaction.created_at < f.until)
+    if f.models:
+        query = query.where(Interaction.model.in_(f.models))
+    if f.model_versions:
+        query = query.where(Interaction.model_version.in_(f.model_versions))
+    return int(session.scalar(query) or 0)
+
+
+def run_export(session: Session, project_id: int, raw_params: ExportParams | dict[str, Any], data_dir: Path,
+               progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Stream the project's data through the pipeline, publish a snapshot and record its version row."""
+    params = parse_params(raw_params)
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    if params.filters.project_id not in (None, project_id):
+        raise NotFound("filters.project_id does not match the export's project",
+                       details={"project_id": params.filters.project_id})
+    session.commit()  # end the lookup transaction: on SQLite it would otherwise hold the write lock
+    stats: dict[str, Any] = {"project": project.slug}
+    result = export_snapshot(stream_records(session, project, params, stats), params,
+                             export_root(data_dir, project_id), source=stats, progress=progress)
+    manifest = result.manifest
+    session.add(DatasetVersion(project_id=project_id, name=result.name, version=result.version,
+                               path=str(result.path), formats=list(params.formats),
+                               params=manifest["params"], counts=manifest["counts"],
+                               rows=manifest["counts"]["rows"], fingerprint=manifest["fingerprint"]))
+    session.commit()
+    return result
+
+
+def version_out(row: DatasetVersion) -> dict[str, Any]:
+    """The JSON form of a dataset version."""
+    return {"id": row.id, "name": row.name, "version": row.version, "formats": row.formats, "rows": row.rows,
+            "fingerprint": row.fingerprint, "counts": row.counts, "created_at": row.created_at.isoformat(),
+            "path": row.path}
+
+
+def list_dataset_versions(session: Session, project_id: int, name: str | None = None) -> list[DatasetVersion]:
+    """The project's published versions, by name then version."""
+    query = select(DatasetVersion).where(DatasetVersion.project_id == project_id)
+    if name:
+        query = query.where(DatasetVersion.name == name)
+    return list(session.scalars(query.order_by(DatasetVersion.name, DatasetVersion.version)))
+
+
+def get_version(session: Session, project_id: int, name: str, version: int) -> DatasetVersion:
+    """One version; `NotFound` when it does not exist in this project."""
+    row = session.scalar(select(DatasetVersion).where(
+        DatasetVersion.project_id == project_id, DatasetVersion.name == name, DatasetVersion.version == version))
+    if row is None:
+        raise NotFound(f"dataset {name!r} has no version {version}", details={"name": name, "version": version})
+    return row
+
+
+def diff_versions(session: Session, project_id: int, name: str, a: int, b: int) -> dict[str, Any]:
+    """Differences between two versions of one dataset."""
+    return diff_snapshots(Path(get_version(session, project_id, name, a).path),
+                          Path(get_version(session, project_id, name, b).path))
+
+
+def enqueue_export(session: Session, project_id: int, raw_params: dict[str, Any]) -> JobRecord:
+    """Validate parameters now (bad ones fail the request, not the job) and enqueue the export job."""
+    params = parse_params(raw_params)
+    return enqueue(session, EXPORT_JOB, project_id, params.model_dump(mode="json"), project_id=project_id,
+                   retries=0, timeout=3600)

@@ -1,0 +1,108 @@
+"""Exports from the real database: label resolution from stored feedback, CLI, API job, versions and diff."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import datasets
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from feedback.cli import main
+from feedback.models import DatasetVersion
+from feedback.queue import get_queue, get_redis
+from feedback.services.datasets import service
+from tests.conftest import log_interaction
+
+
+def _post_feedback(client, project, interaction_id: int, score: int, user: str, **extra) -> None:
+    body = {"interaction_id": interaction_id, "score": score, "end_user_id": user} | extra
+    answer = client.post("/api/v1/feedback", json=body, headers=project.headers("ingest"))
+    assert answer.status_code in (200, 201), answer.get_json()
+
+
+def _seed(client, project, n: int = 24) -> list[int]:
+    ids = []
+    for i in range(n):
+        created = log_interaction(
+            client, project, conversation_id=f"conv-{i // 2}", model="gpt-4o-mini" if i % 4 else "llama-3",
+            messages=[{"role": "user",
+                       "content": f"Question {i}: how do I configure widget {i * 37}? mail ops{i}@corp.io"}],
+            response=f"Answer {i}: open settings page {i * 13}, choose option {i * 7} and save twice.",
+            metadata={"tags": ["beta"] if i % 3 == 0 else []})
+        iid = created["id"]
+        ids.append(iid)
+        _post_feedback(client, project, iid, 1 if i % 3 else -1, "u1")
+        if i % 5 == 0:  # an annotator overrules the end user
+            _post_feedback(client, project, iid, -1 if i % 3 else 1, "ann-1", source="annotator")
+        if i % 6 == 1:
+            _post_feedback(client, project, iid, -1, "u2", correction=f"Corrected answer {i}: use the CLI.")
+    return ids
+
+
+def test_service_export_resolves_labels_and_records_versions(app, client, project, session) -> None:
+    _seed(client, project)
+    data_dir = app.config["SETTINGS"].data_dir
+    params = {"name": "db", "formats": ["openai_sft", "openai_dpo", "hf_dataset"], "seed": 1}
+    first = service.run_export(session, project.id, params, data_dir)
+    m = first.manifest
+    assert m["source"]["interactions_scanned"] == 24 and m["counts"]["rows"] == 24
+    assert m["label_provenance"]["annotator:single"] == 5
+    assert m["pii"]["replacements"]["email"] == 24
+    assert m["counts"]["pairs"]["by_origin"]["correction"] == 4
+    loaded = datasets.load_dataset(str(first.path / "hf_dataset"))
+    assert sum(s.num_rows for s in loaded.values()) == 24
+    second = service.run_export(session, project.id, {**params, "filters": {"models": ["llama-3"]}}, data_dir)
+    assert second.manifest["counts"]["rows"] == 6 and second.version == 2
+    rows = session.scalars(select(DatasetVersion).where(DatasetVersion.project_id == project.id)).all()
+    assert [(r.name, r.version, r.rows) for r in rows] == [("db", 1, 24), ("db", 2, 6)]
+    delta = service.diff_versions(session, project.id, "db", 1, 2)
+    assert delta["rows"]["counts"]["removed"] == 18 and delta["params"]["filters.models"] == [[], ["llama-3"]]
+
+
+def test_cli_export_list_and_diff(app, client, project, runner) -> None:
+    _seed(client, project, 12)
+    args = ["export", "--project", project.slug, "--name", "cli", "--format", "trl_kto", "--format", "csv",
+            "--quiet"]
+    first = runner.invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "exported cli v1" in first.output and "train" in first.output
+    assert runner.invoke(main, [*args, "--verdict", "good"]).exit_code == 0
+    listed = runner.invoke(main, ["datasets", "list", "--project", project.slug])
+    assert "cli\tv1\t12 rows" in listed.output and "cli\tv2" in listed.output
+    diffed = runner.invoke(main, ["datasets", "diff", "--project", project.slug, "cli", "1", "2"])
+    assert diffed.exit_code == 0 and json.loads(diffed.output)["rows"]["counts"]["removed"] == 7
+    bad = runner.invoke(main, [*args, "--since", "2030-01-01T00:00:00Z", "--until", "2029-01-01T00:00:00Z"])
+    assert bad.exit_code == 2 and "conflicting filters" in bad.output
+    empty = runner.invoke(main, [*args, "--model", "nope"])
+    assert empty.exit_code == 2 and "selection is empty" in empty.output
+    assert runner.invoke(main, [*args[:6], "--format", "xml"]).exit_code == 2
+
+
+def test_api_runs_export_job_with_status_and_download(app, client, project, monkeypatch) -> None:
+    import jobs.base
+
+    monkeypatch.setattr(jobs.base, "_app", app)  # the worker runs jobs with the test app
+    _seed(client, project, 12)
+    headers = project.headers("admin")
+    bad = client.post("/api/v1/datasets/exports", json={"name": "api", "formats": ["yaml"]}, headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"]
+    started = client.post("/api/v1/datasets/exports", json={"name": "api", "formats": ["inspect", "csv"]},
+                          headers=headers)
+    assert started.status_code == 202, started.get_json()
+    status_url = started.get_json()["status_url"]
+    with app.app_context():
+        SimpleWorker([get_queue("default")], connection=get_redis()).work(burst=True)
+    status = client.get(status_url, headers=headers).get_json()
+    assert status["status"] == "finished", status
+    download = client.get(status["download_url"], headers=headers)
+    assert download.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(download.data)).namelist()
+    assert "api-v0001/manifest.json" in names and any(n.startswith("api-v0001/inspect/") for n in names)
+    listed = client.get("/api/v1/datasets?name=api", headers=headers).get_json()["items"]
+    assert [item["version"] for item in listed] == [1] and Path(listed[0]["path"]).is_dir()
+    assert client.get("/api/v1/datasets/api/diff?a=1&b=9", headers=headers).status_code == 404
+    assert client.get(status_url, headers=project.headers("ingest")).status_code == 403
