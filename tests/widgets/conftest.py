@@ -45,6 +45,39 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+class HostPages:
+    """A third-party web server on loopback serving chat pages registered by path (another origin)."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        self.port = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = self.pages.get(environ.get("PATH_INFO", ""))
+        if body is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [body.encode()]
+
+    def origin(self, host: str = "localhost") -> str:
+        """This server's origin under `host` (localhost and 127.0.0.1 are two different origins)."""
+        return f"http://{host}:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def host_pages() -> Iterator[HostPages]:
+    """A running third-party host server (for widget-key, token and CORS tests across origins)."""
+    pages = HostPages()
+    server = make_server("127.0.0.1", 0, pages, threaded=True)
+    pages.port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, name="host-pages", daemon=True)
+    thread.start()
+    yield pages
+    server.shutdown()
+    thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless."""
@@ -102,15 +135,21 @@ def stored(app: Flask) -> Callable[[int], Stored]:
     return read
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
-    """Poll `check` until it returns something truthy; fail with the last value after `timeout`."""
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1, page: Any = None) -> Any:
+    """Poll `check` until it returns something truthy; fail with the last value after `timeout`.
+
+    Pass `page` when routes are installed: waiting through Playwright lets it run the route handlers.
+    """
     deadline = time.monotonic() + timeout
     value = None
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
-        time.sleep(interval)
+        if page is not None:
+            page.wait_for_timeout(interval * 1000)
+        else:
+            time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
 
 
