@@ -1,5 +1,6 @@
 """All models, imported here so that Alembic and the mapper registry see every table."""
 
+from feedback.models.annotation import ANNOTATION_CHANNELS, LSAnnotationRecord
 from feedback.models.audit import AUDIT_ACTIONS, AuditEvent
 from feedback.models.dataset_version import DatasetVersion
 from feedback.models.feedback import FEEDBACK_SOURCES, Feedback, FeedbackRevision
@@ -9,6 +10,8 @@ from feedback.models.project import ApiKey, Project
 from feedback.models.routing import OUTBOX_STATES, LabelStudioConnection, OutboxItem, RoutingRule
 
 __all__ = [
+    "ANNOTATION_CHANNELS",
+    "LSAnnotationRecord",
     "AUDIT_ACTIONS",
     "AuditEvent",
     "DatasetVersion",
