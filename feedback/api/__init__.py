@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import demo, feedback, health, interactions, openapi, projects, widget
+from feedback.api import dashboard, demo, feedback, health, interactions, jobs, openapi, projects, routing, widget
 from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
 
@@ -17,6 +17,9 @@ BLUEPRINTS = [
     widget.bp,
     demo.bp,
     datasets_bp,
+    dashboard.bp,
+    routing.bp,
+    jobs.bp,
 ]
 
 
