@@ -20,7 +20,7 @@ def _feedback_rows(rows: Sequence[Feedback]) -> list[dict[str, Any]]:
 
 
 def _extra(item: OutboxItem, interaction: Interaction) -> dict[str, Any]:
-    return {"fl_interaction_id": interaction.id, "fl_external_id": interaction.external_id,
+    return {"fl_external_id": interaction.external_id,
             "fl_project_id": interaction.project_id, "fl_rule": (item.reason or {}).get("rule"),
             "model": interaction.model, "prompt_version": interaction.prompt_version}
 
@@ -34,9 +34,11 @@ def build_task(item: OutboxItem, interaction: Interaction, feedback: Sequence[Fe
         alternative = (interaction.meta or {}).get("alternative_response") or (corrections[-1] if corrections
                                                                                else "")
         return pairwise_task(item.id, conversation=interaction.messages or [], response_a=interaction.response,
-                             response_b=str(alternative), extra=_extra(item, interaction))
+                             response_b=str(alternative), interaction_id=interaction.id,
+                             extra=_extra(item, interaction))
     return review_task(item.id, conversation=interaction.messages or [], response=interaction.response,
-                       feedback=rows, confidence=interaction.confidence, model_version=interaction.model_version,
+                       interaction_id=interaction.id, feedback=rows, confidence=interaction.confidence,
+                       model_version=interaction.model_version,
                        extra=_extra(item, interaction))
 
 
