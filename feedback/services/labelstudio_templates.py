@@ -21,6 +21,7 @@ from xml.sax.saxutils import quoteattr
 BUILTIN_TEMPLATES = ("response_review", "pairwise")
 TEMPLATE_KINDS = (*BUILTIN_TEMPLATES, "custom")
 ITEM_ID_FIELD = "fl_item_id"
+INTERACTION_ID_FIELD = "fl_interaction_id"
 DEFAULT_REASONS: tuple[dict[str, str], ...] = (
     {"id": "incorrect", "label": "Incorrect or made up"},
     {"id": "unhelpful", "label": "Does not answer the question"},
@@ -41,7 +42,8 @@ def _reason_pairs(reasons: Iterable[Mapping[str, Any] | str] | None) -> list[tup
             reason_id, label = reason, reason
         else:
             reason_id = str(reason.get("id") or "").strip()
-            label = str(reason.get("label") or reason_id).strip()
+            labels = reason.get("labels") if isinstance(reason.get("labels"), Mapping) else {}
+            label = str(reason.get("label") or labels.get("en") or reason_id).strip()
         if not reason_id:
             raise TemplateError("every reason needs a non-empty id")
         if reason_id in seen:
@@ -101,6 +103,7 @@ def review_task(
     *,
     conversation: Sequence[Mapping[str, Any]],
     response: str,
+    interaction_id: int | None = None,
     feedback: Sequence[Mapping[str, Any]] = (),
     confidence: float | None = None,
     model_version: str | None = None,
@@ -110,6 +113,7 @@ def review_task(
     data: dict[str, Any] = {
         **(extra or {}),
         ITEM_ID_FIELD: str(item_id),
+        INTERACTION_ID_FIELD: interaction_id,
         "conversation": [
             {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))} for m in conversation
         ],
@@ -128,12 +132,16 @@ def pairwise_task(
     conversation: Sequence[Mapping[str, Any]],
     response_a: str,
     response_b: str,
+    interaction_id: int | None = None,
+    interaction_b_id: int | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build a ``pairwise`` task comparing two responses to the same conversation."""
     data = {
         **(extra or {}),
         ITEM_ID_FIELD: str(item_id),
+        INTERACTION_ID_FIELD: interaction_id,
+        "fl_interaction_b_id": interaction_b_id,
         "conversation": [
             {"role": str(m.get("role", "user")), "content": str(m.get("content", ""))} for m in conversation
         ],
