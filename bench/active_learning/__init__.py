@@ -1,0 +1,1 @@
+"""Active-learning benchmarks: simulated labelling on Davidson (`simulate`) and cycle cost at scale (`scale`)."""
