@@ -67,6 +67,13 @@ def bucket_expr(session: Session, column: Any, bucket: Bucket) -> ColumnElement[
     return func.strftime(fmt, column)
 
 
+def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float]:
+    """`end - start` in seconds, as a number."""
+    if dialect(session) == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
 def confidence_bin(session: Session, column: Any) -> ColumnElement[int]:
     """Index 0..9 of a confidence in [0, 1] (1.0 falls in the last bin)."""
     scaled = column * CALIBRATION_BINS
