@@ -20,7 +20,7 @@ const userId = 'demo-' + stored('demo-user');
 const conversationId = 'conv-' + randomId();
 
 function add(kind, text) {
-  const item = document.createElement('li');
+  const item = document.createElement('div');
   item.className = 'msg msg-' + kind;
   const body = document.createElement('p');
   body.textContent = text;
