@@ -4,17 +4,34 @@ from __future__ import annotations
 
 from flask import Flask
 
-from feedback.api import dashboard, demo, feedback, health, interactions, jobs, openapi, projects, routing, widget
+from feedback.api import (
+    dashboard,
+    demo,
+    feedback,
+    health,
+    interactions,
+    jobs,
+    metrics,
+    openapi,
+    projects,
+    readiness,
+    routing,
+    widget,
+)
 from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
+from feedback.api.labelstudio_webhook import bp as labelstudio_webhook_bp
 
 BLUEPRINTS = [
+    metrics.bp,
+    readiness.bp,
     health.bp,
     interactions.bp,
     feedback.bp,
     projects.bp,
     openapi.bp,
     widget.bp,
+    labelstudio_webhook_bp,
     demo.bp,
     datasets_bp,
     dashboard.bp,
