@@ -15,7 +15,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import distinct, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -82,7 +82,7 @@ def labelstudio_urls(session: Session) -> list[str]:
     """Distinct URLs of active Label Studio connections (none before routing is set up)."""
     if not has_table(session, "labelstudio_connections"):
         return []
-    query = (select(distinct(LabelStudioConnection.url)).where(LabelStudioConnection.active.is_(True))
+    query = (select(LabelStudioConnection.url).where(LabelStudioConnection.active.is_(True)).distinct()
              .order_by(LabelStudioConnection.url).limit(MAX_LABELSTUDIO_CHECKS))
     return list(session.scalars(query))
 
