@@ -20,6 +20,7 @@ from feedback.api import (
 )
 from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
+from feedback.api.labelstudio_webhook import bp as labelstudio_webhook_bp
 
 BLUEPRINTS = [
     metrics.bp,
@@ -30,6 +31,7 @@ BLUEPRINTS = [
     projects.bp,
     openapi.bp,
     widget.bp,
+    labelstudio_webhook_bp,
     demo.bp,
     datasets_bp,
     dashboard.bp,
