@@ -11,6 +11,7 @@ from feedback.api import (
     health,
     interactions,
     jobs,
+    lifecycle,
     metrics,
     openapi,
     projects,
@@ -25,6 +26,7 @@ from feedback.api.labelstudio_webhook import bp as labelstudio_webhook_bp
 BLUEPRINTS = [
     metrics.bp,
     readiness.bp,
+    lifecycle.bp,
     health.bp,
     interactions.bp,
     feedback.bp,

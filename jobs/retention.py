@@ -1,0 +1,36 @@
+"""Periodic job: enforce every project's retention period (settings.retention_days)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedback.db import get_db
+from feedback.services import lifecycle
+from jobs.base import job, job_logger
+
+# How often the scheduler runs it (seconds); registered in jobs/scheduler.py.
+INTERVAL_SECONDS = 6 * 3600
+
+
+@job
+def enforce_retention() -> dict[str, Any]:
+    """Delete interactions past their project's retention period, with their Label Studio tasks; per project
+    counts. A project whose Label Studio is unreachable is reported and retried on the next run."""
+    log = job_logger(__name__)
+    session = get_db().session()
+    results: dict[str, Any] = {}
+    try:
+        for project in lifecycle.projects_with_retention(session):
+            try:
+                outcome = lifecycle.apply_retention(session, project)
+            except lifecycle.LabelStudioCleanupFailed as exc:
+                session.rollback()
+                log.warning("retention for %s postponed: %s", project.slug, exc.message)
+                results[project.slug] = {"error": exc.message}
+                continue
+            if outcome is not None:
+                results[project.slug] = outcome[0].as_dict()
+                log.info("retention for %s: %s", project.slug, results[project.slug])
+    finally:
+        session.close()
+    return results
