@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +67,22 @@ def ls_tasks(client: LabelStudioClient, ls_project_id: int) -> list[dict]:
 def item_ids(tasks: list[dict]) -> list[str]:
     """Our outbox ids carried by the tasks (duplicates would show twice)."""
     return sorted(str(t["data"][ITEM_ID_FIELD]) for t in tasks)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants (RQ's work horse runs in a session of its own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    todo, found = [pid], []
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    for target in reversed(found):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, signal.SIGKILL)
