@@ -7,6 +7,7 @@ import sys
 
 import click
 from rq import Worker
+from rq.utils import import_attribute
 
 from feedback.queue import QUEUE_NAMES, get_redis, queue_name
 
@@ -25,7 +26,7 @@ def register(main: click.Group) -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API with gunicorn (settings from the environment)."""
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", str(threads), "--access-logfile", "-", "feedback:create_app()"]
+            "--threads", str(threads), "feedback:create_app()"]
     os.execv(sys.executable, args)
 
 
@@ -41,4 +42,12 @@ def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool, no_schedule
     with app.app_context():
         names = [queue_name(name) for name in (queues or QUEUE_NAMES)]
         rq_worker = Worker(names, connection=get_redis())
-        rq_worker.work(burst=burst, with_scheduler=not no_scheduler)
+        stop_cron = None
+        if not no_scheduler and not burst:  # periodic jobs (outbox sweep, reconcile), resolved by dotted name
+            start_cron = import_attribute("jobs.scheduler.start_cron_thread")
+            stop_cron = start_cron(get_redis(), app.config["SETTINGS"].queue_prefix)
+        try:
+            rq_worker.work(burst=burst, with_scheduler=not no_scheduler)
+        finally:
+            if stop_cron is not None:
+                stop_cron.set()

@@ -24,7 +24,7 @@ def fuzz_project(app):
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
-def test_no_server_errors(app, fuzz_project, path, method):
+def test_no_server_errors(app, fuzz_project, backend, path, method):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operation = schema[path][method]
     scope = "admin" if path.startswith(("/api/v1/project", "/api/v1/keys")) else "ingest"
@@ -33,7 +33,7 @@ def test_no_server_errors(app, fuzz_project, path, method):
                          operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
 
     @given(case=strategy)
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=25 if backend == "sqlite" else 10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(case):
         response = case.call(headers=fuzz_project.headers(scope))
         case.validate_response(response, checks=[not_a_server_error])
