@@ -8,6 +8,7 @@ from feedback.models.interaction import Interaction
 from feedback.models.job import JOB_STATES, JobRecord
 from feedback.models.project import ApiKey, Project
 from feedback.models.routing import OUTBOX_STATES, LabelStudioConnection, OutboxItem, RoutingRule
+from feedback.models.selection import SELECTION_ITEM_SOURCES, SelectionItem, SelectionRun
 
 __all__ = [
     "ANNOTATION_CHANNELS",
@@ -26,5 +27,8 @@ __all__ = [
     "OUTBOX_STATES",
     "OutboxItem",
     "RoutingRule",
+    "SELECTION_ITEM_SOURCES",
+    "SelectionItem",
+    "SelectionRun",
     "Project",
 ]
