@@ -6,7 +6,15 @@ import click
 from flask import Flask
 
 from feedback import __version__, create_app
-from feedback.cli import db_commands, demo_commands, export, keys_commands, lifecycle_commands, serve_commands
+from feedback.cli import (
+    db_commands,
+    demo_commands,
+    export,
+    keys_commands,
+    lifecycle_commands,
+    routing_commands,
+    serve_commands,
+)
 
 
 class AppContext:
@@ -31,5 +39,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = AppContext()
 
 
-for module in (db_commands, demo_commands, export, keys_commands, lifecycle_commands, serve_commands):
+for module in (db_commands, demo_commands, export, keys_commands, lifecycle_commands, routing_commands,
+               serve_commands):
     module.register(main)
