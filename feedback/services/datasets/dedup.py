@@ -77,6 +77,7 @@ class Deduper:
         self._exact_keys = SortedKeySet()
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
+        self._word_hashes: dict[str, int] = {}
 
     def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """32-bit word k-gram hashes and their owning row, grouped by row."""
@@ -85,8 +86,11 @@ class Deduper:
         extra_hash: list[int] = []
         extra_owner: list[int] = []
         k = self.shingle
+        cache = self._word_hashes
+        if len(cache) > 500_000:
+            cache.clear()
         for row, text in enumerate(texts):
-            words = [zlib.crc32(w.encode()) for w in text.split(" ")]
+            words = [cache.get(w) or cache.setdefault(w, zlib.crc32(w.encode()) or 1) for w in text.split(" ")]
             if len(words) < k:
                 extra_hash.append(sum(words) & 0xFFFFFFFF)
                 extra_owner.append(row)

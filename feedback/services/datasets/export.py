@@ -152,15 +152,16 @@ class _Run:
 
 def export_snapshot(records: Iterable[Record], params: ExportParams | dict[str, Any], root: Path, *,
                     source: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
-                    batch_size: int = BATCH) -> ExportResult:
+                    batch_size: int = BATCH, min_version: int = 1) -> ExportResult:
     """Run the pipeline over `records` and publish `<root>/<name>/vNNNN`; nothing is published on error.
 
     `source` is a dict the record producer may keep updating while it is iterated (e.g. interactions scanned,
-    unresolved rows); it is copied into the manifest after the last record.
+    unresolved rows); it is copied into the manifest after the last record. `min_version` lets a caller that
+    also records versions elsewhere (the database) keep numbers unique even if old directories were removed.
     """
     params = parse_params(params)
     PiiScrubber(params.pii_patterns)  # validate extra patterns before touching the disk
-    version, tmp = prepare(Path(root), params.name)
+    version, tmp = prepare(Path(root), params.name, min_version)
     run: _Run | None = None
     try:
         run = _Run(params, tmp, version)

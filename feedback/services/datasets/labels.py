@@ -59,6 +59,18 @@ def resolve_label(signals: Iterable[FeedbackSignal]) -> Resolution | None:
     Pure function: the same rows in any order give the same result.
     """
     live = [s for s in signals if not s.retracted]
+    if len(live) == 1:  # fast path: one signal (the common case at scale)
+        only = live[0]
+        vote = _vote(only)
+        correction = only.correction if only.correction and only.correction.strip() else None
+        if vote is None and correction is None:
+            return None
+        rating = normalise(only)
+        provenance = Provenance(only.source, "single", 1 if vote else 0, 1 if vote else 0,
+                                only.source if correction else None)
+        label: Label = "bad" if correction is not None else vote  # type: ignore[assignment]
+        return Resolution(label, None if rating is None or vote is None else round(rating, 6), correction,
+                          provenance, tuple(sorted(set(only.reasons))) if vote else ())
     by_tier = {tier: _newest_per_voter([s for s in live if s.source == tier]) for tier in TIERS}
 
     correction: str | None = None

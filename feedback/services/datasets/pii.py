@@ -24,6 +24,7 @@ _BUILTIN: tuple[tuple[str, str], ...] = (
               r"|(?<![\w+])\+\d{8,15}(?!\w)"),
 )
 _GROUP = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -60,20 +61,25 @@ class PiiScrubber:
     def __init__(self, extra_patterns: dict[str, str] | None = None, enabled: bool = True) -> None:
         self.enabled = enabled
         self.counts: Counter[str] = Counter()
-        parts = []
+        extra = []
         for name, pattern in sorted((extra_patterns or {}).items()):
             if not _GROUP.match(name) or name in dict(_BUILTIN):
                 raise DatasetError(f"PII pattern name {name!r} must be a new lowercase identifier",
                                    details={"pattern": name})
             try:
-                re.compile(pattern)
+                extra.append((name, re.compile(pattern)))
             except re.error as exc:
                 raise DatasetError(f"PII pattern {name!r} is not a valid regular expression: {exc}",
                                    details={"pattern": name}) from exc
-            parts.append((name, pattern))
-        parts.extend(_BUILTIN)
-        self.kinds = tuple(name for name, _ in parts)
-        self._regex = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in parts))
+        builtin = dict(_BUILTIN)
+        self.kinds = tuple(name for name, _ in extra) + tuple(builtin)
+        # Passes gated by a cheap substring test: most texts skip most passes entirely.
+        self._passes: list[tuple[str | None, re.Pattern[str]]] = [
+            (None, re.compile(f"(?P<{name}>{regex.pattern})")) for name, regex in extra]
+        self._passes.append(("@", re.compile(f"(?P<email>{builtin['email']})")))
+        self._passes.append((":", re.compile(f"(?P<ipv6>{builtin['ipv6']})")))
+        digits = "|".join(f"(?P<{k}>{builtin[k]})" for k in ("card", "ipv4", "phone"))
+        self._digits = re.compile(f"(?=[0-9+(])(?:{digits})")
 
     def _replace(self, match: re.Match[str]) -> str:
         kind = match.lastgroup or ""
@@ -87,7 +93,10 @@ class PiiScrubber:
         """The text with every validated PII match replaced."""
         if not self.enabled or not text:
             return text
-        return self._regex.sub(self._replace, text)
+        for needle, regex in self._passes:
+            if needle is None or needle in text:
+                text = regex.sub(self._replace, text)
+        return self._digits.sub(self._replace, text) if _HAS_DIGIT.search(text) else text
 
     def scrub_record(self, record: Record) -> Record:
         """A copy of the record with every text field (messages, response, correction, pairs) scrubbed."""
@@ -98,7 +107,11 @@ class PiiScrubber:
         pairwise = tuple(PairwiseJudgement(scrub(p.other_response), p.preferred, p.source)
                          for p in record.pairwise)
         correction = scrub(record.correction) if record.correction is not None else None
-        return replace(record, messages=messages, response=scrub(record.response), correction=correction,
+        response = scrub(record.response)
+        if response == record.response and correction == record.correction and messages == record.messages \
+                and pairwise == record.pairwise:
+            return record
+        return replace(record, messages=messages, response=response, correction=correction,
                        pairwise=pairwise)
 
     def figures(self) -> dict[str, int]:

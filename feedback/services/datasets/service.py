@@ -6,14 +6,16 @@ gets a `dataset_versions` row so the API and CLI can list versions without walki
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from feedback.errors import NotFound
+from feedback.errors import Conflict, NotFound
 from feedback.models import DatasetVersion, Feedback, Interaction, JobRecord, Project
 from feedback.queue import enqueue
 from feedback.services.datasets.diff import diff_snapshots
@@ -56,16 +58,27 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
     if params.filters.project_id not in (None, project_id):
         raise NotFound("filters.project_id does not match the export's project",
                        details={"project_id": params.filters.project_id})
+    session.expunge(project)  # keep its loaded attributes without reopening a transaction to refresh them
     session.commit()  # end the lookup transaction: on SQLite it would otherwise hold the write lock
+    latest = session.scalar(select(func.max(DatasetVersion.version)).where(
+        DatasetVersion.project_id == project_id, DatasetVersion.name == params.name)) or 0
+    session.commit()
     stats: dict[str, Any] = {"project": project.slug}
     result = export_snapshot(stream_records(session, project, params, stats), params,
-                             export_root(data_dir, project_id), source=stats, progress=progress)
+                             export_root(data_dir, project_id), source=stats, progress=progress,
+                             min_version=latest + 1)
     manifest = result.manifest
     session.add(DatasetVersion(project_id=project_id, name=result.name, version=result.version,
                                path=str(result.path), formats=list(params.formats),
                                params=manifest["params"], counts=manifest["counts"],
                                rows=manifest["counts"]["rows"], fingerprint=manifest["fingerprint"]))
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        shutil.rmtree(result.path, ignore_errors=True)
+        raise Conflict(f"another export published {result.name} v{result.version} at the same time; retry",
+                       details={"name": result.name, "version": result.version}) from None
     return result
 
 

@@ -44,8 +44,8 @@ def existing_versions(root: Path, name: str) -> list[int]:
     return sorted(int(m.group(1)) for m in found if m)
 
 
-def prepare(root: Path, name: str) -> tuple[int, Path]:
-    """Reserve the next version number and create its temporary build directory.
+def prepare(root: Path, name: str, min_version: int = 1) -> tuple[int, Path]:
+    """Reserve the next version number (at least `min_version`) and create its temporary build directory.
 
     Raises `DatasetError` when the export root cannot be created or written.
     """
@@ -54,7 +54,7 @@ def prepare(root: Path, name: str) -> tuple[int, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(f"no write permission on {folder}")
-        version = (existing_versions(root, name) or [0])[-1] + 1
+        version = max((existing_versions(root, name) or [0])[-1] + 1, min_version)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{version_dirname(version)}-", dir=folder))
     except OSError as exc:
         raise DatasetError(f"export path {root} is not writable: {exc.strerror or exc}",
