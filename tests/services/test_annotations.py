@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -87,6 +88,10 @@ def test_reconcile_listing_returns_only_annotated_tasks(labelstudio_client, labe
     norms = normalise_task_annotations(listed[0])
     assert {(n.annotator_id, n.verdict) for n in norms} == {(first, "bad"), (second, "good")}
     assert {n.item_id for n in norms} == {"1"}
+    now = datetime.now(UTC)
+    recent = list(labelstudio_client.iter_annotated_tasks(project_id, updated_since=now - timedelta(hours=1)))
+    assert [task["id"] for task in recent] == [task_ids[1]]
+    assert list(labelstudio_client.iter_annotated_tasks(project_id, updated_since=now + timedelta(hours=1))) == []
 
 
 @pytest.mark.labelstudio
