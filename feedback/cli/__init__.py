@@ -13,6 +13,7 @@ from feedback.cli import (
     keys_commands,
     lifecycle_commands,
     routing_commands,
+    select,
     serve_commands,
 )
 
@@ -39,6 +40,6 @@ def main(ctx: click.Context) -> None:
     ctx.obj = AppContext()
 
 
-for module in (db_commands, demo_commands, export, keys_commands, lifecycle_commands, routing_commands,
+for module in (db_commands, demo_commands, export, keys_commands, lifecycle_commands, routing_commands, select,
                serve_commands):
     module.register(main)
