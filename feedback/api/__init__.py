@@ -7,6 +7,7 @@ from flask import Flask
 from feedback.api import (
     dashboard,
     demo,
+    favicon,
     feedback,
     health,
     interactions,
@@ -35,6 +36,7 @@ BLUEPRINTS = [
     widget.bp,
     labelstudio_webhook_bp,
     demo.bp,
+    favicon.bp,
     datasets_bp,
     dashboard.bp,
     routing.bp,
