@@ -142,7 +142,8 @@ def test_gunicorn_workers_share_counters_through_the_multiprocess_dir(tmp_path: 
     multiproc.mkdir()
     env = {**os.environ, **cli_env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "FEEDBACK_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "feedback:create_app()"],
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--graceful-timeout", "2", "--bind",
+         f"127.0.0.1:{port}", "feedback:create_app()"],
         env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:

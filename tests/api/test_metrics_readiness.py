@@ -22,8 +22,8 @@ from feedback import create_app
 from feedback.config import Settings
 from feedback.db import get_db
 from feedback.models import LabelStudioConnection
-from feedback.services import migrations
-from tests.conftest import PG_ADMIN_URL, ProjectKeys
+from feedback.services import migrations, projects
+from tests.conftest import PG_ADMIN_URL
 
 
 def _free_port() -> int:
@@ -117,6 +117,15 @@ def _checks(app: Flask) -> tuple[int, dict[str, dict]]:
 
 
 @pytest.fixture
+def own_database(tmp_path: Path) -> str:
+    """A migrated SQLite database of this test alone (readiness looks at every project's connections, so
+    rows other tests leave behind must not count)."""
+    url = f"sqlite:///{tmp_path / 'ready.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A Redis server only this test uses."""
     if not shutil.which("redis-server"):
@@ -127,8 +136,10 @@ def own_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def test_readyz_fails_while_redis_is_down_and_recovers(settings: Settings, own_redis: RedisServer) -> None:
-    app = create_app(settings.with_overrides(redis_url=f"redis://127.0.0.1:{own_redis.port}/0"))
+def test_readyz_fails_while_redis_is_down_and_recovers(settings: Settings, own_redis: RedisServer,
+                                                       own_database: str) -> None:
+    app = create_app(settings.with_overrides(redis_url=f"redis://127.0.0.1:{own_redis.port}/0",
+                                             database_url=own_database))
     status, checks = _checks(app)
     assert status == 200 and checks["redis"]["ok"] and checks["database"]["ok"]
     own_redis.stop()
@@ -188,26 +199,24 @@ def test_readyz_fails_while_the_sqlite_file_is_gone_and_recovers(settings: Setti
 
 
 @pytest.mark.labelstudio
-def test_readyz_checks_configured_labelstudio_servers(app: Flask, project: ProjectKeys, labelstudio) -> None:
+def test_readyz_checks_configured_labelstudio_servers(settings: Settings, own_database: str, labelstudio) -> None:
     dead = f"http://127.0.0.1:{_free_port()}"
+    app = create_app(settings.with_overrides(database_url=own_database))
     with app.app_context():
         session = get_db().session()
+        project, _ = projects.create_project(session, "ready", "ready")
+        session.flush()
         conn = LabelStudioConnection(project_id=project.id, name="dead", url=dead, token="t", token_kind="legacy",
                                      ls_project_id=1, template="response_review")
         live = LabelStudioConnection(project_id=project.id, name="live", url=labelstudio.url, token="t",
                                      token_kind="legacy", ls_project_id=1, template="response_review")
         session.add_all([conn, live])
         session.commit()
-        try:
-            status, checks = _checks(app)
-            assert status == 503
-            assert not checks[f"labelstudio:{dead}"]["ok"]
-            assert checks[f"labelstudio:{labelstudio.url}"]["ok"]
-            conn.active = False
-            session.commit()
-            status, checks = _checks(app)
-            assert status == 200 and f"labelstudio:{dead}" not in checks
-        finally:
-            session.delete(conn)
-            session.delete(live)
-            session.commit()
+        status, checks = _checks(app)
+        assert status == 503
+        assert not checks[f"labelstudio:{dead}"]["ok"]
+        assert checks[f"labelstudio:{labelstudio.url}"]["ok"]
+        conn.active = False
+        session.commit()
+        status, checks = _checks(app)
+        assert status == 200 and f"labelstudio:{dead}" not in checks

@@ -1,0 +1,192 @@
+"""Erasing an end user (API and CLI) against a real Label Studio, and the retention job."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+import jobs.base
+from feedback.cli import main
+from feedback.db import get_db, utcnow
+from feedback.models import (
+    AuditEvent,
+    Feedback,
+    FeedbackRevision,
+    Interaction,
+    LabelStudioConnection,
+    OutboxItem,
+    Project,
+)
+from feedback.models.annotation import LSAnnotationRecord
+from feedback.services import lifecycle
+from feedback.services.labelstudio_client import LabelStudioClient
+from feedback.services.outbox_tasks import build_tasks
+from jobs.retention import enforce_retention
+from tests.conftest import ProjectKeys, log_interaction
+
+
+def _give_feedback(client: FlaskClient, project: ProjectKeys, interaction_id: int, user: str, score: int) -> None:
+    for revision_score in (score, -score, score):  # three revisions each
+        answer = client.post("/api/v1/feedback", headers=project.headers("ingest"), json={
+            "interaction_id": interaction_id, "score": revision_score, "end_user_id": user,
+            "comment": f"from {user}"})
+        assert answer.status_code == 201, answer.get_json()
+
+
+def _deliver(app: Flask, project: ProjectKeys, ls: LabelStudioClient, url: str, token: str, ls_project: int,
+             interaction_ids: list[int]) -> int:
+    """Route the interactions to Label Studio the way the outbox does: items, real tasks, task ids stored."""
+    with app.app_context():
+        session = get_db().session()
+        conn = LabelStudioConnection(project_id=project.id, name="review", url=url, token=token,
+                                     token_kind="legacy", ls_project_id=ls_project, template="response_review")
+        session.add(conn)
+        session.flush()
+        items = [OutboxItem(project_id=project.id, interaction_id=i, connection_id=conn.id, trigger="interaction")
+                 for i in interaction_ids]
+        session.add_all(items)
+        session.flush()
+        task_ids = ls.import_tasks(ls_project, build_tasks(session, items, conn))
+        for item, task_id in zip(items, task_ids, strict=True):
+            item.status, item.ls_task_id, item.delivered_at = "delivered", task_id, utcnow()
+        first = items[0]
+        session.add(LSAnnotationRecord(project_id=project.id, connection_id=conn.id,
+                                       interaction_id=first.interaction_id, item_id=str(first.id),
+                                       ls_project_id=ls_project, ls_task_id=first.ls_task_id, ls_annotation_id=1,
+                                       annotator_id=1, verdict="bad", reasons=[], raw=[], received_via="webhook"))
+        session.commit()
+        return conn.id
+
+
+def _counts(app: Flask, project_id: int, user: str) -> dict[str, int]:
+    with app.app_context():
+        session = get_db().session()
+        own = select(Interaction.id).where(Interaction.project_id == project_id, Interaction.end_user_id == user)
+        result = {
+            "interactions": session.scalar(select(func.count()).select_from(own.subquery())),
+            "feedback": session.scalar(select(func.count()).select_from(Feedback).where(
+                Feedback.project_id == project_id, Feedback.end_user_id == user)),
+            "revisions_on_own": session.scalar(select(func.count()).select_from(FeedbackRevision).where(
+                FeedbackRevision.interaction_id.in_(own))),
+            "outbox": session.scalar(select(func.count()).select_from(OutboxItem).where(
+                OutboxItem.interaction_id.in_(own))),
+            "annotations": session.scalar(select(func.count()).select_from(LSAnnotationRecord).where(
+                LSAnnotationRecord.interaction_id.in_(own))),
+        }
+        session.rollback()
+        return result
+
+
+def _item_ids(app: Flask, interaction_ids: list[int]) -> set[str]:
+    with app.app_context():
+        return {str(i) for i in get_db().session().scalars(select(OutboxItem.id).where(
+            OutboxItem.interaction_id.in_(interaction_ids)))}
+
+
+@pytest.mark.labelstudio
+def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
+        app: Flask, client: FlaskClient, project: ProjectKeys, runner: CliRunner, labelstudio,
+        labelstudio_client: LabelStudioClient, labelstudio_project: Callable[..., int]) -> None:
+    alice = [log_interaction(client, project, end_user_id="alice", external_id=f"a{i}")["id"] for i in range(3)]
+    bob = [log_interaction(client, project, end_user_id="bob", external_id=f"b{i}")["id"] for i in range(2)]
+    for i in alice:
+        _give_feedback(client, project, i, "alice", -1)
+    _give_feedback(client, project, bob[0], "bob", 1)
+    _give_feedback(client, project, bob[1], "alice", 1)  # alice's vote on bob's answer goes too
+    ls_project = labelstudio_project()
+    _deliver(app, project, labelstudio_client, labelstudio.url, labelstudio.token, ls_project, alice + bob)
+    alice_items, bob_items = _item_ids(app, alice), _item_ids(app, bob)
+    assert labelstudio_client.existing_items(ls_project, alice_items | bob_items).keys() == alice_items | bob_items
+    bob_before = _counts(app, project.id, "bob")
+
+    refused = client.delete("/api/v1/end-users/alice", headers=project.headers("ingest"))
+    assert refused.status_code == 403
+    answer = client.delete("/api/v1/end-users/alice", headers=project.headers("admin"))
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["deleted"] | {"labelstudio_tasks": None} == {
+        "interactions": 3, "feedback": 4, "revisions": 12, "outbox_items": 3, "annotations": 1,
+        "labelstudio_tasks": None}
+    assert body["deleted"]["labelstudio_tasks"] == {f"review#{ls_project}": 3}
+    assert body["audit_event"]["action"] == "end_user.deleted"
+    assert body["audit_event"]["subject"] == lifecycle.subject_digest("alice")
+    assert "alice" not in json.dumps(body["audit_event"])
+
+    assert _counts(app, project.id, "alice") == {"interactions": 0, "feedback": 0, "revisions_on_own": 0,
+                                                  "outbox": 0, "annotations": 0}
+    # Bob keeps everything; only alice's three revisions on bob's answer are gone.
+    assert _counts(app, project.id, "bob") == bob_before | {"revisions_on_own": bob_before["revisions_on_own"] - 3}
+    remaining = labelstudio_client.existing_items(ls_project, alice_items | bob_items)
+    assert remaining.keys() == bob_items
+
+    result = runner.invoke(main, ["users", "delete", "--project", project.slug, "--end-user", "bob"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert printed["deleted"]["interactions"] == 2 and printed["deleted"]["labelstudio_tasks"] == {
+        f"review#{ls_project}": 2}
+    assert labelstudio_client.existing_items(ls_project, alice_items | bob_items) == {}
+    with app.app_context():
+        events = get_db().session().scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)
+                                             .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor.split(":")[0]) for e in events] == [("end_user.deleted", "api-key"),
+                                                                   ("end_user.deleted", "cli")]
+    listed = client.get("/api/v1/audit-events", headers=project.headers("admin")).get_json()["items"]
+    assert [e["subject"] for e in listed] == [lifecycle.subject_digest("bob"), lifecycle.subject_digest("alice")]
+
+
+def test_label_studio_down_means_nothing_is_deleted(app: Flask, client: FlaskClient, project: ProjectKeys) -> None:
+    ids = [log_interaction(client, project, end_user_id="carol", external_id=f"c{i}")["id"] for i in range(2)]
+    with app.app_context():
+        session = get_db().session()
+        conn = LabelStudioConnection(project_id=project.id, name="gone", url="http://127.0.0.1:9", token="t",
+                                     token_kind="legacy", ls_project_id=3, template="response_review")
+        session.add(conn)
+        session.flush()
+        session.add_all([OutboxItem(project_id=project.id, interaction_id=i, connection_id=conn.id,
+                                    trigger="interaction") for i in ids])
+        session.commit()
+    answer = client.delete("/api/v1/end-users/carol", headers=project.headers("admin"))
+    assert answer.status_code == 503
+    assert answer.get_json()["error"]["code"] == "labelstudio_unavailable"
+    assert _counts(app, project.id, "carol")["interactions"] == 2
+    assert client.delete("/api/v1/end-users/nobody-here", headers=project.headers("admin")).get_json()[
+        "deleted"]["interactions"] == 0
+
+
+def test_unknown_project_in_cli_is_a_clean_error(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["users", "delete", "--project", "no-such-project", "--end-user", "x"])
+    assert result.exit_code == 2 and "no project" in result.output
+
+
+def test_retention_job_deletes_only_old_interactions(app: Flask, client: FlaskClient, project: ProjectKeys,
+                                                     cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    old = log_interaction(client, project, external_id="old", end_user_id="dave",
+                          created_at=(utcnow() - timedelta(days=40)).isoformat())["id"]
+    new = log_interaction(client, project, external_id="new", end_user_id="dave",
+                          created_at=(utcnow() - timedelta(days=2)).isoformat())["id"]
+    _give_feedback(client, project, old, "dave", 1)
+    _give_feedback(client, project, new, "dave", 1)
+    patched = client.get("/api/v1/project", headers=project.headers("admin")).get_json()["settings"]
+    assert client.patch("/api/v1/project", headers=project.headers("admin"),
+                        json={"settings": patched | {"retention_days": 30}}).status_code == 200
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(jobs.base, "_app", None)  # the job builds its app from the environment, as a worker does
+    results = enforce_retention()
+    assert results[project.slug]["interactions"] == 1 and results[project.slug]["revisions"] == 3
+    with app.app_context():
+        session = get_db().session()
+        left = session.scalars(select(Interaction.id).where(Interaction.project_id == project.id)).all()
+        assert left == [new]
+        event = session.scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)).one()
+        assert event.action == "retention.applied" and event.details["retention_days"] == 30
+        assert session.get(Project, project.id).settings["retention_days"] == 30
+    again = enforce_retention()
+    assert again[project.slug]["interactions"] == 0
