@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    after_this_request,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from feedback.db import get_session
-from feedback.errors import ApiError, Forbidden, ValidationFailed
-from feedback.services import dashboard_auth, dashboard_page, projects
+from feedback.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from feedback.services import dashboard_activity, dashboard_auth, dashboard_page, projects
 from feedback.services.dashboard_auth import COOKIE_NAME, SESSION_SECONDS, Operator
 from feedback.services.dashboard_sql import RANGES, Window
+from feedback.services.datasets import service as datasets_service
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -103,3 +117,24 @@ def overview():
     project = projects.get_project(session, operator.project_id)
     context = dashboard_page.overview(session, project, Window.named(name))
     return render_template("dashboard/overview.html", operator=operator, ranges=list(RANGES), **context)
+
+
+@bp.get("/datasets/<name>/v<int:version>.zip")
+def download_dataset(name: str, version: int):
+    """A dataset version's snapshot as a zip, for the signed-in operator's project."""
+    operator = _operator()
+    if operator is None:
+        raise Unauthorized("sign in to download datasets")
+    row = datasets_service.get_version(get_session(), operator.project_id, name, version)
+    folder = Path(row.path)
+    if not folder.is_dir():
+        raise NotFound(f"the files of {name} v{version} are gone from the export directory")
+    archive = dashboard_activity.zip_snapshot(folder, f"{name}-v{version:04d}")
+
+    @after_this_request
+    def _cleanup(response: Response) -> Response:
+        archive.unlink(missing_ok=True)
+        return response
+
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{name}-v{version:04d}.zip")

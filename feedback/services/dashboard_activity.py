@@ -7,8 +7,11 @@ the dashboard, and a database without the table shows "none yet".
 
 from __future__ import annotations
 
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, Table, select
@@ -16,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from feedback.services.dashboard_sql import has_table
 
-RUN_COLUMNS = ("id", "created_at", "strategy", "status", "connection_id", "requested", "budget", "selected",
-               "selected_count", "pool_size", "candidates", "duration_ms", "finished_at")
-DATASET_COLUMNS = ("id", "name", "version", "created_at", "status", "formats", "record_count", "records",
-                   "rows", "size_bytes", "path")
+RUN_COLUMNS = ("id", "created_at", "strategy", "effective_strategy", "budget", "pool_size", "selected_count",
+               "routed_count", "n_strong_labels", "model_version")
+DATASET_COLUMNS = ("name", "version", "created_at", "rows", "formats")
 
 
 @dataclass
@@ -66,3 +68,14 @@ def selection_runs(session: Session, project_id: int, limit: int = 10) -> TableV
 def dataset_versions(session: Session, project_id: int, limit: int = 10) -> TableView | None:
     """The newest dataset versions, or None when the datasets table does not exist."""
     return _view(session, "dataset_versions", DATASET_COLUMNS, project_id, limit)
+
+
+def zip_snapshot(folder: Path, prefix: str) -> Path:
+    """Write every file under a snapshot folder into a temporary zip (entries under `prefix/`); the caller
+    deletes it."""
+    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115 - caller removes it
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            archive.write(path, f"{prefix}/{path.relative_to(folder)}")
+    handle.close()
+    return Path(handle.name)

@@ -76,6 +76,7 @@ def overview(session: Session, project: Project, window: Window) -> dict[str, An
         "kpis": _kpis(series, interactions),
         "versions": _version_table(series),
         "has_feedback": any(s.volume_total for s in series),
+        "downs": sum(s.total.n - s.total.ups for s in series),
         "rate_chart": line_chart(labels, lines, label="Thumbs-up rate by model version with 95% intervals"),
         "volume_chart": stacked_bars(labels, [(s.version, [s.volume.get(lb, 0) for lb in labels]) for s in charted],
                                      label="End-user feedback per bucket by model version"),
@@ -90,5 +91,7 @@ def overview(session: Session, project: Project, window: Window) -> dict[str, An
         "user_agreement": dashboard_review.end_user_vs_annotator(session, project.id, thumbs),
         "runs": dashboard_activity.selection_runs(session, project.id),
         "datasets": dashboard_activity.dataset_versions(session, project.id),
+        "reason_labels": {r["id"]: (r.get("labels") or {}).get("en") or r["id"]
+                          for r in (project.settings or {}).get("reasons", [])},
         "pct": _pct,
     }

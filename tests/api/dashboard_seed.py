@@ -7,21 +7,20 @@ version) are added when their tables exist in this checkout.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from feedback.db import get_db, utcnow
-from feedback.models import Feedback, Interaction, LabelStudioConnection, OutboxItem
+from feedback.models import DatasetVersion, Feedback, Interaction, LabelStudioConnection, OutboxItem
+from feedback.models.annotation import LSAnnotationRecord
+from feedback.models.selection import SelectionRun
 from tests.conftest import ProjectKeys
-
-try:
-    from feedback.models.annotation import LSAnnotationRecord
-except ImportError:  # annotations not in this checkout
-    LSAnnotationRecord = None
 
 NEGATIVE = ["not_factually_correct", "not_helpful", "too_verbose", "didnt_fully_follow_instructions"]
 
@@ -37,7 +36,8 @@ class Seeded:
     connection: str
 
 
-def seed(app: Flask, client: FlaskClient, project: ProjectKeys, n: int = 360, rng_seed: int = 7) -> Seeded:
+def seed(app: Flask, client: FlaskClient, project: ProjectKeys, n: int = 360, rng_seed: int = 7,
+         snapshot_dir: Path | None = None) -> Seeded:
     """Log `n` interactions over seven days on two model versions and give most of them feedback."""
     rng = random.Random(rng_seed)
     now = utcnow()
@@ -74,6 +74,8 @@ def seed(app: Flask, client: FlaskClient, project: ProjectKeys, n: int = 360, rn
                                  created_at=at, updated_at=at))
             count += 1
         connection = _review_rows(session, project.id, rows[:60])
+        if snapshot_dir is not None:
+            _activity_rows(session, project.id, snapshot_dir)
         session.commit()
     return Seeded(n, count, {k: (v[0], v[1]) for k, v in ups.items()}, comment, connection)
 
@@ -88,10 +90,24 @@ def _review_rows(session, project_id: int, rows: list[Interaction]) -> str:
         session.add(OutboxItem(project_id=project_id, interaction_id=it.id, connection_id=conn.id,
                                trigger="interaction", status=status, ls_task_id=1000 + i if status == "delivered"
                                else None, created_at=utcnow() - timedelta(minutes=30 + i)))
-        if LSAnnotationRecord is not None and status == "delivered" and i % 3 == 0:
+        if status == "delivered" and i % 3 == 0:
             for annotator, verdict in ((1, "good" if i % 2 else "bad"), (2, "good")):
                 session.add(LSAnnotationRecord(
                     project_id=project_id, connection_id=conn.id, interaction_id=it.id, item_id=str(i),
                     ls_project_id=12, ls_task_id=1000 + i, ls_annotation_id=5000 + i * 2 + annotator,
                     annotator_id=annotator, verdict=verdict, reasons=[], raw=[], received_via="webhook"))
     return conn.name
+
+
+def _activity_rows(session, project_id: int, snapshot_dir: Path) -> None:
+    """One active-learning run and one published dataset version with real files."""
+    conn_id = session.query(LabelStudioConnection.id).filter_by(project_id=project_id).scalar()
+    session.add(SelectionRun(project_id=project_id, strategy="uncertainty", effective_strategy="uncertainty",
+                             budget=50, seed=1, pool_size=300, selected_count=50, routed_count=48,
+                             n_strong_labels=120, connection_id=conn_id, model_version="quality-3"))
+    folder = snapshot_dir / "support-sft" / "v0001"
+    (folder / "sft").mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"name": "support-sft", "version": 1}))
+    (folder / "sft" / "train.jsonl").write_text('{"messages": []}\n')
+    session.add(DatasetVersion(project_id=project_id, name="support-sft", version=1, path=str(folder),
+                               formats=["sft", "dpo"], params={}, counts={}, rows=240, fingerprint="0" * 64))

@@ -4,6 +4,7 @@ and nothing shown without signing in. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,8 @@ def test_unauthenticated_visitor_sees_only_the_sign_in_page(server: str, watched
 
 
 def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, client: FlaskClient, app: Flask,
-                                                 project: ProjectKeys) -> None:
-    seeded = seed(app, client, project)
+                                                 project: ProjectKeys, tmp_path: Path) -> None:
+    seeded = seed(app, client, project, snapshot_dir=tmp_path)
     page = watched.page
     page.goto(server + "/dashboard/login")
     page.get_by_label("Admin API key").fill(project.admin_key)
@@ -139,6 +140,12 @@ def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, 
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
+    runs = page.locator("#runs-panel tbody tr").first.locator("td").all_inner_texts()
+    assert runs[2] == "uncertainty" and runs[3:6] == ["300", "50 / 50", "48"]
+    with page.expect_download() as download:
+        page.locator("#datasets-panel").get_by_role("link", name="Download .zip").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert sorted(archive.namelist()) == ["support-sft-v0001/manifest.json", "support-sft-v0001/sft/train.jsonl"]
     assert watched.csp() == []
     assert watched.errors == []
 
