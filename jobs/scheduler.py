@@ -1,6 +1,7 @@
 """Periodic jobs, run by RQ's CronScheduler in a thread of `feedback worker`.
 
-Registered: the outbox sweep (re-kicks delivery for due items: missed kicks, retries after backoff) and, when
+Registered: the outbox sweep (re-kicks delivery for due items: missed kicks, retries after backoff), the
+retention job (every FEEDBACK_RETENTION_INTERVAL seconds, default 6 h) and, when
 present, the Label Studio reconcile job. Only one scheduler per queue prefix enqueues at a time (a Redis lock
 renewed on every tick), so running several workers does not multiply periodic jobs.
 """
@@ -20,6 +21,7 @@ from rq.utils import import_attribute
 log = logging.getLogger(__name__)
 SWEEP = "jobs.labelstudio_delivery.sweep_outbox"
 RECONCILE = "jobs.labelstudio.reconcile_all"
+RETENTION = "jobs.retention.enforce_retention"
 
 
 class _ThreadCron(CronScheduler):
@@ -62,6 +64,9 @@ def build_cron(connection: Redis, prefix: str, stop: threading.Event) -> CronSch
     else:
         every = int(os.environ.get("FEEDBACK_RECONCILE_INTERVAL", "300"))
         cron.register(reconcile, queue_name=f"{prefix}default", interval=every, job_timeout=1800)
+    retention_every = int(os.environ.get("FEEDBACK_RETENTION_INTERVAL", "21600"))
+    cron.register(import_attribute(RETENTION), queue_name=f"{prefix}default", interval=retention_every,
+                  job_timeout=3600)
     return cron
 
 

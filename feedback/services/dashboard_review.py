@@ -14,12 +14,8 @@ from sqlalchemy.orm import Session, aliased
 
 from feedback.db import utcnow
 from feedback.models import Feedback, LabelStudioConnection, OutboxItem
+from feedback.models.annotation import LSAnnotationRecord
 from feedback.services.dashboard_sql import has_table, wilson
-
-try:
-    from feedback.models.annotation import LSAnnotationRecord
-except ImportError:  # the annotations part is not in this checkout: agreement panels show "none yet"
-    LSAnnotationRecord = None
 
 
 @dataclass
@@ -99,7 +95,7 @@ def pipeline(session: Session, project_id: int) -> list[PipelineRow] | None:
 
 
 def _annotated_counts(session: Session, project_id: int) -> dict[int, int]:
-    if LSAnnotationRecord is None or not has_table(session, "ls_annotations"):
+    if not has_table(session, "ls_annotations"):
         return {}
     query = (
         select(LSAnnotationRecord.connection_id, func.count(func.distinct(LSAnnotationRecord.ls_task_id)))
@@ -115,7 +111,7 @@ def _live(model):
 
 def annotator_agreement(session: Session, project_id: int) -> Agreement | None:
     """Pairwise verdict agreement between different annotators on the same interaction."""
-    if LSAnnotationRecord is None or not has_table(session, "ls_annotations"):
+    if not has_table(session, "ls_annotations"):
         return None
     a, b = aliased(LSAnnotationRecord), aliased(LSAnnotationRecord)
     query = (
@@ -132,7 +128,7 @@ def annotator_agreement(session: Session, project_id: int) -> Agreement | None:
 
 def end_user_vs_annotator(session: Session, project_id: int, thumbs_keys: list[str]) -> Agreement | None:
     """How often an end user's thumbs (up = good, down = bad) matches an annotator's verdict, per pair."""
-    if LSAnnotationRecord is None or not has_table(session, "ls_annotations"):
+    if not has_table(session, "ls_annotations"):
         return None
     ann = LSAnnotationRecord
     agree = or_(and_(Feedback.score > 0, ann.verdict == "good"), and_(Feedback.score < 0, ann.verdict == "bad"))

@@ -30,13 +30,9 @@ from feedback.models import (
     OutboxItem,
     Project,
 )
+from feedback.models.annotation import LSAnnotationRecord
 from feedback.services.dashboard_sql import has_table
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError
-
-try:
-    from feedback.models.annotation import LSAnnotationRecord
-except ImportError:  # the annotations part is not in this checkout
-    LSAnnotationRecord = None
 
 ClientFactory = Callable[[LabelStudioConnection], LabelStudioClient]
 CHUNK = 500
@@ -125,7 +121,7 @@ def _delete_rows(session: Session, project_id: int, interaction_ids: Sequence[in
             FeedbackRevision.project_id == project_id, rev_match)).rowcount
         report.feedback += session.execute(delete(Feedback).where(Feedback.project_id == project_id,
                                                                   fb_match)).rowcount
-        if LSAnnotationRecord is not None and has_table(session, "ls_annotations"):
+        if has_table(session, "ls_annotations"):
             report.annotations += session.execute(delete(LSAnnotationRecord).where(
                 LSAnnotationRecord.project_id == project_id, LSAnnotationRecord.interaction_id.in_(part))).rowcount
         if has_table(session, "routing_outbox"):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,6 +31,7 @@ from feedback.services import lifecycle
 from feedback.services.labelstudio_client import LabelStudioClient
 from feedback.services.outbox_tasks import build_tasks
 from jobs.retention import enforce_retention
+from jobs.scheduler import build_cron
 from tests.conftest import ProjectKeys, log_interaction
 
 
@@ -190,3 +193,11 @@ def test_retention_job_deletes_only_old_interactions(app: Flask, client: FlaskCl
         assert session.get(Project, project.id).settings["retention_days"] == 30
     again = enforce_retention()
     assert again[project.slug]["interactions"] == 0
+
+
+def test_retention_is_registered_with_the_periodic_scheduler(redis_url: str, queue_prefix: str) -> None:
+    connection = redis.Redis.from_url(redis_url)
+    cron = build_cron(connection, queue_prefix, threading.Event())
+    registered = {job.func_name: (job.interval, job.queue_name) for job in cron._cron_jobs}
+    assert registered["jobs.retention.enforce_retention"] == (21600, f"{queue_prefix}default")
+    connection.close()
