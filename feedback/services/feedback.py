@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from feedback.db import utcnow
@@ -61,9 +61,33 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-def _current(session: Session, project_id: int, uid: str) -> Feedback | None:
-    return session.scalar(select(Feedback).where(Feedback.project_id == project_id,
-                                                 Feedback.feedback_uid == uid))
+# Hot-path statements are built once (per dialect for upserts) and executed with parameters: building them
+# per request cost more CPU than running them.
+_CURRENT = select(Feedback).where(Feedback.project_id == bindparam("pid"), Feedback.feedback_uid == bindparam("uid"))
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _current(session: Session, project_id: int, uid: str, reload: bool = False) -> Feedback | None:
+    stmt = _CURRENT.execution_options(populate_existing=True) if reload else _CURRENT
+    return session.scalar(stmt, {"pid": project_id, "uid": uid})
+
+
+def _statement(session: Session, name: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is None:
+        if name == "insert_revision":
+            revs = FeedbackRevision.__table__
+            stmt = dialect_insert(session, revs).on_conflict_do_nothing(
+                index_elements=["project_id", "feedback_uid", "revision"]).returning(revs.c.id)
+        else:
+            table = Feedback.__table__
+            insert = dialect_insert(session, table)
+            update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
+            stmt = insert.on_conflict_do_update(index_elements=["project_id", "feedback_uid"], set_=update,
+                                                where=table.c.revision < insert.excluded.revision)
+        _STATEMENTS[(dialect, name)] = stmt
+    return stmt
 
 
 def write_revision(session: Session, project: Project, interaction: Interaction, uid: str,
@@ -85,8 +109,7 @@ def write_revision(session: Session, project: Project, interaction: Interaction,
             revision = (current.revision if current else 0) + 1
         if _insert_revision(session, project.id, interaction.id, uid, revision, content):
             _upsert_current(session, project.id, interaction.id, uid, revision, content)
-            row = _current(session, project.id, uid)
-            session.refresh(row)
+            row = _current(session, project.id, uid, reload=True)
             if row.revision == revision:  # routing decisions commit with the feedback that caused them
                 routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
@@ -105,10 +128,8 @@ def write_revision(session: Session, project: Project, interaction: Interaction,
 
 def _insert_revision(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
                      content: dict[str, Any]) -> bool:
-    revs = FeedbackRevision.__table__
     inserted = session.execute(
-        dialect_insert(session, revs).on_conflict_do_nothing(
-            index_elements=["project_id", "feedback_uid", "revision"]).returning(revs.c.id),
+        _statement(session, "insert_revision"),
         {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
          "revision": revision, "payload": content, "created_at": utcnow()},
     ).first()
@@ -123,15 +144,10 @@ def _as_values(row: Feedback) -> dict[str, Any]:
 
 def _upsert_current(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
                     content: dict[str, Any]) -> None:
-    table = Feedback.__table__
     now = utcnow()
     row = {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
            "revision": revision, "created_at": now, "updated_at": now, **content}
-    stmt = dialect_insert(session, table).values(row)
-    update = {name: stmt.excluded[name] for name in (*CONTENT_FIELDS, "revision", "updated_at")}
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["project_id", "feedback_uid"], set_=update,
-        where=table.c.revision < stmt.excluded.revision))
+    session.execute(_statement(session, "upsert_current"), row)
 
 
 def get_feedback(session: Session, project_id: int, uid: str) -> Feedback:

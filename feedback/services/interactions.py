@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from feedback.db import utcnow
 from feedback.errors import NotFound
@@ -48,6 +48,14 @@ def _row(project_id: int, item: InteractionCreate, now: datetime) -> dict[str, A
     }
 
 
+def _persistent(session: Session, pk: int, row: dict[str, Any]) -> Interaction:
+    values = {**row, "created_at": row["created_at"].astimezone(UTC)}
+    interaction = Interaction(id=pk, meta=values.pop("metadata"), **values)
+    make_transient_to_detached(interaction)
+    session.add(interaction)  # persistent, as if loaded: identity-mapped, nothing to flush
+    return interaction
+
+
 def record_interactions(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Recorded]:
     """Insert interactions that do not exist yet; return every item's row in request order.
 
@@ -65,9 +73,13 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
     stmt = dialect_insert(session, table).on_conflict_do_nothing(
         index_elements=["project_id", "external_id"]).returning(table.c.id, table.c.external_id)
     created_ids = {ext: pk for pk, ext in session.execute(stmt, list(rows.values())).all()}
-    found = session.scalars(select(Interaction).where(
-        Interaction.project_id == project_id, Interaction.external_id.in_(list(rows)))).all()
-    by_ext = {i.external_id: i for i in found}
+    # Rows this call inserted become persistent objects from the values just written (no read-back: that
+    # SELECT and ORM load cost more than the INSERT); only the ones that already existed are read.
+    by_ext = {ext: _persistent(session, pk, rows[ext]) for ext, pk in created_ids.items()}
+    existing = [ext for ext in rows if ext not in created_ids]
+    if existing:
+        by_ext.update((i.external_id, i) for i in session.scalars(select(Interaction).where(
+            Interaction.project_id == project_id, Interaction.external_id.in_(existing))))
     seen: set[str] = set()
     results = []
     for ext in order:

@@ -1,0 +1,103 @@
+"""A fair writer gate for SQLite: one write transaction at a time across every thread and process.
+
+SQLite lets one writer in at a time. Without help, waiting writers poll the lock with SQLite's busy handler,
+which sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so under load a writer that just committed keeps
+winning and the others starve (seconds of latency, a fraction of the throughput). The gate queues writers on an
+exclusive `flock` of a side file (`<database>-writer.lock`) before `BEGIN IMMEDIATE`: the kernel wakes a waiter
+as soon as the holder commits, in any process that opens the same database through `make_engine`.
+
+The gate is released right after COMMIT or ROLLBACK has run (the gate runs them itself, then SQLAlchemy's own
+DBAPI call is a no-op), and again, defensively, when the connection goes back to the pool or is closed. A thread
+that already holds the gate through another connection does not wait on it (SQLite's busy timeout decides, as
+it did before), so nested transactions cannot deadlock on the gate.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+_FD = "feedback.gate_fd"
+_HELD = "feedback.gate_held"
+
+
+class WriterGate:
+    """An exclusive flock on `path`, taken per write transaction."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def _fd(self, info: dict[str, Any]) -> int | None:
+        if _FD not in info:
+            try:
+                info[_FD] = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                info[_FD] = None  # a read-only directory: fall back to SQLite's busy timeout
+        return info[_FD]
+
+    def acquire(self, info: dict[str, Any]) -> None:
+        """Wait for the gate (unless this thread already holds it through another connection)."""
+        if info.get(_HELD) or getattr(self._local, "depth", 0):
+            return
+        fd = self._fd(info)
+        if fd is None:
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)  # blocks without the GIL
+        info[_HELD] = True
+        self._local.depth = 1
+
+    def release(self, info: dict[str, Any]) -> None:
+        """Open the gate if this connection holds it (idempotent)."""
+        if not info.pop(_HELD, False):
+            return
+        self._local.depth = 0
+        fd = info.get(_FD)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self, info: dict[str, Any]) -> None:
+        """Release and close this connection's lock file descriptor."""
+        held = info.pop(_HELD, False)
+        fd = info.pop(_FD, None)
+        if fd is not None:
+            if held:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+def install(engine: Engine, database_path: str) -> WriterGate:
+    """Make every transaction on `engine` pass the gate and start with BEGIN IMMEDIATE."""
+    gate = WriterGate(f"{database_path}-writer.lock")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        info = conn.connection.info
+        gate.acquire(info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.release(info)
+            raise
+
+    def _finish(sql: str):
+        def listener(conn: Any) -> None:
+            proxied = conn.connection
+            try:
+                if proxied.dbapi_connection.in_transaction:
+                    proxied.dbapi_connection.execute(sql)
+            finally:
+                if sql == "ROLLBACK" or not proxied.dbapi_connection.in_transaction:
+                    gate.release(proxied.info)
+        return listener
+
+    event.listen(engine, "commit", _finish("COMMIT"))
+    event.listen(engine, "rollback", _finish("ROLLBACK"))
+    event.listen(engine, "checkin", lambda _dbapi, record: gate.release(record.info))
+    event.listen(engine, "close", lambda _dbapi, record: gate.close(record.info))
+    return gate
