@@ -96,8 +96,14 @@ class FeatureStore:
 
         Raises KeyError naming a few ids when some requested ids are not cached.
         """
+        want_sorted = None if ids is None else np.unique(np.asarray(ids, dtype=np.int64))
         all_ids, mats = [], []
-        for *_, path in self._chunks():
+        for first, last, _, path in self._chunks():
+            if want_sorted is not None:
+                # The file name's id range lets chunks holding none of the requested ids be skipped unread.
+                lo = np.searchsorted(want_sorted, first)
+                if lo >= want_sorted.shape[0] or want_sorted[lo] > last:
+                    continue
             with np.load(path) as z:
                 shape = tuple(int(v) for v in z["shape"])
                 mats.append(sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=shape))

@@ -67,11 +67,14 @@ def combine_labels(strong: dict[int, int], weak: dict[int, int], weak_weight: fl
     return np.asarray(ids, dtype=np.int64), y, weight, is_strong
 
 
-def _estimator(seed: int, C: float) -> SGDClassifier:
+def _estimator(seed: int, C: float, n_rows: int = 0) -> SGDClassifier:
     # Averaged SGD on the log loss: a logistic regression that fits 1,000 labels over 2^18+ hashed columns
     # in tens of milliseconds (liblinear/lbfgs took ~1-2 s here for the same macro-F1). alpha = 1e-4 / C.
+    # Epochs shrink as rows grow (about 250k row updates in all, at least 5 epochs): with tens of thousands
+    # of thumbs as weak labels more passes cost seconds and change little.
+    epochs = int(np.clip(250_000 // max(n_rows, 1), 5, 50))
     return SGDClassifier(loss="log_loss", alpha=1e-4 / C, average=True, class_weight="balanced",
-                         max_iter=50, tol=1e-4, random_state=seed)
+                         max_iter=epochs, tol=1e-4, random_state=seed)
 
 
 def _data_digest(ts: TrainingSet, extra: str) -> str:
@@ -134,7 +137,8 @@ def _holdout_metrics(ts: TrainingSet, seed: int, C: float) -> dict[str, Any]:
         return {"holdout": None, "reason": "training part of the split has one class"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est = _estimator(seed, C).fit(ts.X[train_idx], ts.y[train_idx], sample_weight=ts.weight[train_idx])
+        est = _estimator(seed, C, train_idx.shape[0]).fit(ts.X[train_idx], ts.y[train_idx],
+                                                          sample_weight=ts.weight[train_idx])
     proba = est.predict_proba(ts.X[test_s])[:, 1]
     pred = (proba >= 0.5).astype(int)
     y_true = ts.y[test_s]
@@ -156,7 +160,7 @@ def train_quality_model(ts: TrainingSet, *, seed: int = 0, C: float = 1.0,
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # capped epochs on tiny label sets
-        est = _estimator(seed, C).fit(ts.X, ts.y, sample_weight=ts.weight)
+        est = _estimator(seed, C, len(ts)).fit(ts.X, ts.y, sample_weight=ts.weight)
     fit_seconds = time.perf_counter() - started
     metrics = _holdout_metrics(ts, seed, C) if with_metrics else {}
     version = f"qm-{_data_digest(ts, f'{tag}|{seed}|{C}|{ts.X.shape[1]}')}"

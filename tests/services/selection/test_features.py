@@ -54,6 +54,12 @@ def test_store_appends_incrementally_and_loads_requested_rows(tmp_path):
     store.compact()
     assert len(list(store.dir.iterdir())) == 3  # 9 rows at 3 rows per chunk
     assert store.load()[0].tolist() == list(range(1, 10))
+    # Chunks are keyed by id range: a lookup reads only the chunks whose range holds a requested id.
+    middle = next(p for p in store.dir.iterdir() if p.name.startswith("chunk_000000000004_000000000006_"))
+    middle.unlink()
+    assert store.load([1, 8])[0].tolist() == [1, 8]
+    with pytest.raises(KeyError):
+        store.load([5])
 
 
 def test_out_of_order_ids_and_a_new_spec_get_their_own_cache(tmp_path):
