@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[20, 100])
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "output")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get(
+        "FEEDBACK_BENCH_OUT", Path(tempfile.gettempdir()) / "feedback-bench")) / "active_learning",
+        help="Output directory (results JSON and learning_curves.png; kept out of the repository).")
     parser.add_argument("--skip-sim", action="store_true")
     parser.add_argument("--from-json", type=Path, default=None, help="Re-summarise a saved simulation.json.")
     parser.add_argument("--skip-scale", action="store_true")

@@ -72,7 +72,8 @@ def build(n: int, root: Path) -> dict:
     seconds = time.perf_counter() - t0
     src = np.concatenate(sources)
     rng = np.random.default_rng(1)
-    labelled = np.sort(rng.choice(np.arange(1, n + 1), size=N_LABELLED, replace=False))
+    # Labels sit among the first 100k ids so that the 100k comparison pool has the same training set.
+    labelled = np.sort(rng.choice(np.arange(1, min(n, 100_000) + 1), size=N_LABELLED, replace=False))
     thumbs = rng.random(n) < 0.05
     down = thumbs & (rng.random(n) < data.hate_share[src])
     np.savez(root / "labels.npz", labelled=labelled, y=data.y[src], down=down, up=thumbs & ~down)
@@ -97,7 +98,8 @@ def _training(root: Path, ids: np.ndarray, X, limit: int | None) -> tuple[Traini
 def child_ours(root: Path, limit: int | None) -> dict:
     """Fresh process: load cached features, train, score, select; timings and peak RSS."""
     t0 = time.perf_counter()
-    ids, X = FeatureStore(root / "features").load()
+    store = FeatureStore(root / "features")
+    ids, X = store.load() if limit is None else store.load(np.arange(1, limit + 1))
     load_s = time.perf_counter() - t0
     ts, labelled, pool = _training(root, ids, X, limit)
     out = {"pool": int(pool.ids.shape[0]), "load_features_s": round(load_s, 2)}
@@ -116,7 +118,7 @@ def child_modal(root: Path, limit: int) -> dict:
     from modAL.batch import uncertainty_batch_sampling
     from modAL.models import ActiveLearner
 
-    ids, X = FeatureStore(root / "features").load()
+    ids, X = FeatureStore(root / "features").load(np.arange(1, limit + 1))
     ts, labelled, pool = _training(root, ids, X, limit)
     model = train_quality_model(ts, seed=7, with_metrics=False)
     eligible_mask = ~np.isin(pool.ids, labelled)
