@@ -2,6 +2,7 @@
 
 from feedback.models.annotation import ANNOTATION_CHANNELS, LSAnnotationRecord
 from feedback.models.audit import AUDIT_ACTIONS, AuditEvent
+from feedback.models.dashboard import FeedbackDaily, ReasonDaily, RollupState
 from feedback.models.dataset_version import DatasetVersion
 from feedback.models.feedback import FEEDBACK_SOURCES, Feedback, FeedbackRevision
 from feedback.models.interaction import Interaction
@@ -16,6 +17,9 @@ __all__ = [
     "AUDIT_ACTIONS",
     "AuditEvent",
     "DatasetVersion",
+    "FeedbackDaily",
+    "ReasonDaily",
+    "RollupState",
     "FEEDBACK_SOURCES",
     "JOB_STATES",
     "ApiKey",
