@@ -1,7 +1,8 @@
 """What end users think: feedback volume, thumbs-up rate by model version, reasons, calibration, comments.
 
-Each function runs one GROUP BY query over the project's end-user feedback in a time window and returns plain
-dataclasses that the charts and templates render. Only current, non-retracted feedback counts.
+Each function runs one GROUP BY query and returns plain dataclasses that the charts and templates render. Day
+buckets read the daily rollups (`dashboard_rollup.refresh` first); hour buckets query the feedback of the last
+day directly. Only current, non-retracted end-user feedback counts, bucketed by when it was first given.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from feedback.models import Feedback, Interaction, Project
+from feedback.services import dashboard_daily
 from feedback.services.dashboard_sql import (
     CALIBRATION_BINS,
     Window,
@@ -107,14 +109,16 @@ def _one_if(condition):
 
 def _end_user_feedback(project_id: int, window: Window):
     return and_(Feedback.project_id == project_id, Feedback.source == "end_user",
-                Feedback.retracted.is_(False), Feedback.updated_at >= window.start,
-                Feedback.updated_at <= window.end)
+                Feedback.retracted.is_(False), Feedback.created_at >= window.start,
+                Feedback.created_at <= window.end)
 
 
 def version_series(session: Session, project: Project, window: Window) -> list[VersionSeries]:
     """Feedback volume and thumbs-up rate per bucket and model version, busiest version first."""
     thumbs = thumbs_keys(project) or ["__none__"]
-    bucket = bucket_expr(session, Feedback.updated_at, window.bucket).label("bucket")
+    if window.bucket == "day":
+        return _collect(dashboard_daily.series_rows(session, project.id, window, thumbs_keys(project)))
+    bucket = bucket_expr(session, Feedback.created_at, window.bucket).label("bucket")
     version = func.coalesce(Interaction.model_version, NO_VERSION).label("version")
     is_thumb = and_(Feedback.key.in_(thumbs), Feedback.score.is_not(None))
     query = (
@@ -125,16 +129,27 @@ def version_series(session: Session, project: Project, window: Window) -> list[V
         .where(_end_user_feedback(project.id, window))
         .group_by(bucket, version)
     )
+    return _collect(session.execute(query))
+
+
+def _collect(rows) -> list[VersionSeries]:
     series: dict[str, VersionSeries] = {}
-    for row in session.execute(query):
-        entry = series.setdefault(row.version, VersionSeries(row.version))
-        entry.volume[row.bucket] = int(row.volume)
-        entry.rates[row.bucket] = Rate(int(row.ups or 0), int(row.n or 0))
+    for bucket, version, volume, n, ups in rows:
+        version = version or NO_VERSION
+        entry = series.setdefault(version, VersionSeries(version))
+        entry.volume[bucket] = entry.volume.get(bucket, 0) + int(volume)
+        previous = entry.rates.get(bucket, Rate(0, 0))
+        entry.rates[bucket] = Rate(previous.ups + int(ups or 0), previous.n + int(n or 0))
     return sorted(series.values(), key=lambda s: (-s.volume_total, s.version))
 
 
 def top_negative_reasons(session: Session, project: Project, window: Window, limit: int = 8) -> list[ReasonCount]:
     """Reasons given with a thumbs down, most frequent first."""
+    taxonomy = (project.settings or {}).get("reasons", [])
+    labels = {r["id"]: (r.get("labels") or {}).get("en") or r["id"] for r in taxonomy}
+    if window.bucket == "day":
+        rows = dashboard_daily.reason_rows(session, project.id, window, thumbs_keys(project), limit)
+        return [ReasonCount(reason, labels.get(reason, reason), int(count)) for reason, count in rows]
     expanded, value = reason_values(session, Feedback.reasons)
     query = (
         select(value.label("reason"), func.count().label("count"))
@@ -146,8 +161,6 @@ def top_negative_reasons(session: Session, project: Project, window: Window, lim
         .order_by(func.count().desc(), value)
         .limit(limit)
     )
-    taxonomy = (project.settings or {}).get("reasons", [])
-    labels = {r["id"]: (r.get("labels") or {}).get("en") or r["id"] for r in taxonomy}
     return [ReasonCount(row.reason, labels.get(row.reason, row.reason), int(row.count))
             for row in session.execute(query)]
 
@@ -155,6 +168,11 @@ def top_negative_reasons(session: Session, project: Project, window: Window, lim
 def calibration(session: Session, project: Project, window: Window) -> list[CalibrationBin]:
     """Thumbs-up rate per model-confidence decile: a calibrated model's line follows the diagonal."""
     thumbs = thumbs_keys(project) or ["__none__"]
+    width = 1 / CALIBRATION_BINS
+    if window.bucket == "day":
+        daily = dashboard_daily.calibration_rows(session, project.id, window, thumbs)
+        return [CalibrationBin(i * width, (i + 1) * width, Rate(*daily.get(i, (0, 0))))
+                for i in range(CALIBRATION_BINS)]
     index = confidence_bin(session, Interaction.confidence).label("bin")
     query = (
         select(index, func.count().label("n"), func.sum(_one_if(Feedback.score > 0)).label("ups"))
@@ -164,7 +182,6 @@ def calibration(session: Session, project: Project, window: Window) -> list[Cali
         .group_by(index)
     )
     counts = {int(row.bin): Rate(int(row.ups or 0), int(row.n)) for row in session.execute(query)}
-    width = 1 / CALIBRATION_BINS
     return [CalibrationBin(i * width, (i + 1) * width, counts.get(i, Rate(0, 0))) for i in range(CALIBRATION_BINS)]
 
 

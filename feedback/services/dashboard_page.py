@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from feedback.models import Project
-from feedback.services import dashboard, dashboard_activity, dashboard_review
+from feedback.services import dashboard, dashboard_activity, dashboard_review, dashboard_rollup
 from feedback.services.dashboard_sql import Window, wilson
 from feedback.services.dashboard_svg import Line, calibration_chart, line_chart, stacked_bars
 
@@ -56,7 +56,9 @@ def _version_table(series: list[dashboard.VersionSeries]) -> list[dict[str, Any]
 
 
 def overview(session: Session, project: Project, window: Window) -> dict[str, Any]:
-    """The template context of the project overview page."""
+    """The template context of the project overview page (day windows first bring the rollups up to date)."""
+    if window.bucket == "day":
+        dashboard_rollup.refresh(session, project.id)
     labels = window.labels()
     series = dashboard.version_series(session, project, window)
     charted = series[:MAX_VERSIONS_CHARTED]

@@ -63,8 +63,15 @@ def bucket_expr(session: Session, column: Any, bucket: Bucket) -> ColumnElement[
     if dialect(session) == "postgresql":
         fmt = "YYYY-MM-DD HH24:00" if bucket == "hour" else "YYYY-MM-DD"
         return func.to_char(func.timezone("UTC", column), fmt)
-    fmt = "%Y-%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
-    return func.strftime(fmt, column)
+    # SQLite stores these columns as ISO text (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC): a prefix is the bucket.
+    if bucket == "hour":
+        return func.substr(column, 1, 13).concat(":00")
+    return func.substr(column, 1, 10)
+
+
+def day_expr(session: Session, column: Any) -> ColumnElement[str]:
+    """The UTC calendar day of a timestamp column as `YYYY-MM-DD` text."""
+    return bucket_expr(session, column, "day")
 
 
 def seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[float]:

@@ -31,6 +31,7 @@ from feedback.models import (
     Project,
 )
 from feedback.models.annotation import LSAnnotationRecord
+from feedback.services import dashboard_rollup
 from feedback.services.dashboard_sql import has_table
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError
 
@@ -138,7 +139,13 @@ def purge(session: Session, project_id: int, interaction_ids: Sequence[int], cli
     their Label Studio tasks; the caller commits."""
     ids = sorted(set(interaction_ids))
     tasks = _delete_tasks(session, project_id, ids, client_for)
+    days: set[str] = set(dashboard_rollup.days_of(session, project_id, Feedback.feedback_uid.in_(
+        list(extra_feedback_uids)))) if extra_feedback_uids else set()
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start:start + CHUNK]
+        days.update(dashboard_rollup.days_of(session, project_id, Feedback.interaction_id.in_(part)))
     report = _delete_rows(session, project_id, ids, extra_feedback_uids)
+    dashboard_rollup.recompute_days(session, project_id, days)  # the dashboard must not show erased data
     report.labelstudio_tasks = tasks
     return report
 

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from feedback.db import get_db
+from feedback.db import get_db, utcnow
 from feedback.models import Feedback, Interaction, Project
-from feedback.services import dashboard, dashboard_review
+from feedback.services import dashboard, dashboard_review, dashboard_rollup
 from feedback.services.dashboard_auth import COOKIE_NAME
 from feedback.services.dashboard_sql import Window, wilson
 from tests.api.dashboard_seed import seed
@@ -92,6 +92,35 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
     assert low == 0.0 and 0.16 < high < 0.17
 
 
+def _expected(session, project_id: int):
+    joined = select(Feedback, Interaction).join(Interaction, Interaction.id == Feedback.interaction_id)
+    rows = session.execute(joined.where(Feedback.project_id == project_id, Feedback.source == "end_user",
+                                        Feedback.retracted.is_(False))).all()
+    versions: dict[str, list[int]] = {}
+    reasons: Counter[str] = Counter()
+    bins: dict[int, list[int]] = {}
+    for fb, it in rows:
+        tally = versions.setdefault(it.model_version, [0, 0])
+        tally[0] += int(fb.score > 0)
+        tally[1] += 1
+        if fb.score < 0:
+            reasons.update(fb.reasons)
+        index = min(int(it.confidence * 10), 9)
+        bins.setdefault(index, [0, 0])
+        bins[index][0] += int(fb.score > 0)
+        bins[index][1] += 1
+    return len(rows), versions, dict(reasons), bins
+
+
+def _actual(session, project: Project, window: Window):
+    series = dashboard.version_series(session, project, window)
+    top = dashboard.top_negative_reasons(session, project, window, limit=10)
+    assert [r.count for r in top] == sorted((r.count for r in top), reverse=True)
+    calibration = dashboard.calibration(session, project, window)
+    return (sum(s.volume_total for s in series), {s.version: [s.total.ups, s.total.n] for s in series},
+            {r.id: r.count for r in top}, {i: [b.rate.ups, b.rate.n] for i, b in enumerate(calibration) if b.rate.n})
+
+
 def test_aggregations_match_python_over_the_same_rows(app: Flask, client: FlaskClient, project: ProjectKeys) -> None:
     seed(app, client, project)
     with app.app_context():
@@ -105,31 +134,18 @@ def test_aggregations_match_python_over_the_same_rows(app: Flask, client: FlaskC
         session.commit()
         proj = session.get(Project, project.id)
         window = Window.named("7d")
-        joined = select(Feedback, Interaction).join(Interaction, Interaction.id == Feedback.interaction_id)
-        rows = session.execute(joined.where(Feedback.project_id == project.id, Feedback.source == "end_user",
-                                      Feedback.retracted.is_(False))).all()
-        expected: dict[str, list[int]] = {}
-        reasons: Counter[str] = Counter()
-        bins: dict[int, list[int]] = {}
-        for fb, it in rows:
-            tally = expected.setdefault(it.model_version, [0, 0])
-            tally[0] += int(fb.score > 0)
-            tally[1] += 1
-            if fb.score < 0:
-                reasons.update(fb.reasons)
-            index = min(int(it.confidence * 10), 9)
-            bins.setdefault(index, [0, 0])
-            bins[index][0] += int(fb.score > 0)
-            bins[index][1] += 1
+        assert dashboard_rollup.refresh(session, project.id) == -1  # first refresh builds every day
+        assert _actual(session, proj, window) == _expected(session, project.id)
 
-        series = dashboard.version_series(session, proj, window)
-        assert {s.version: [s.total.ups, s.total.n] for s in series} == expected
-        assert sum(s.volume_total for s in series) == len(rows)
-        top = dashboard.top_negative_reasons(session, proj, window, limit=10)
-        assert {r.id: r.count for r in top} == dict(reasons)
-        assert [r.count for r in top] == sorted((r.count for r in top), reverse=True)
-        calibration = dashboard.calibration(session, proj, window)
-        assert {i: [b.rate.ups, b.rate.n] for i, b in enumerate(calibration) if b.rate.n} == bins
+        # A changed vote on an old day: the next refresh recomputes only the days with changed feedback.
+        changed = session.scalars(select(Feedback).where(Feedback.project_id == project.id, Feedback.score < 0)
+                                  .order_by(Feedback.created_at)).first()
+        changed.score, changed.reasons, changed.updated_at = 1.0, [], utcnow()
+        session.commit()
+        recomputed = dashboard_rollup.refresh(session, project.id)
+        assert 1 <= recomputed <= 8
+        assert _actual(session, proj, window) == _expected(session, project.id)
+
         pipeline = dashboard_review.pipeline(session, project.id)
         assert [(p.routed, p.queued, p.delivered, p.failed) for p in pipeline] == [(60, 12, 45, 3)]
         assert pipeline[0].oldest_queued_seconds > 30 * 60

@@ -27,7 +27,8 @@ from feedback.models import (
     Project,
 )
 from feedback.models.annotation import LSAnnotationRecord
-from feedback.services import lifecycle
+from feedback.services import dashboard, lifecycle
+from feedback.services.dashboard_sql import Window
 from feedback.services.labelstudio_client import LabelStudioClient
 from feedback.services.outbox_tasks import build_tasks
 from jobs.retention import enforce_retention
@@ -66,6 +67,15 @@ def _deliver(app: Flask, project: ProjectKeys, ls: LabelStudioClient, url: str, 
                                        annotator_id=1, verdict="bad", reasons=[], raw=[], received_via="webhook"))
         session.commit()
         return conn.id
+
+
+def _dashboard_volume(app: Flask, project_id: int) -> int:
+    """End-user feedback the dashboard's daily rollups count, read without refreshing them."""
+    with app.app_context():
+        session = get_db().session()
+        series = dashboard.version_series(session, session.get(Project, project_id), Window.named("7d"))
+        session.rollback()
+        return sum(s.volume_total for s in series)
 
 
 def _counts(app: Flask, project_id: int, user: str) -> dict[str, int]:
@@ -108,6 +118,8 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
     alice_items, bob_items = _item_ids(app, alice), _item_ids(app, bob)
     assert labelstudio_client.existing_items(ls_project, alice_items | bob_items).keys() == alice_items | bob_items
     bob_before = _counts(app, project.id, "bob")
+    assert client.get("/dashboard", headers=project.headers("admin")).status_code == 200  # builds the rollups
+    assert _dashboard_volume(app, project.id) == 5
 
     refused = client.delete("/api/v1/end-users/alice", headers=project.headers("ingest"))
     assert refused.status_code == 403
@@ -124,6 +136,7 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
 
     assert _counts(app, project.id, "alice") == {"interactions": 0, "feedback": 0, "revisions_on_own": 0,
                                                   "outbox": 0, "annotations": 0}
+    assert _dashboard_volume(app, project.id) == 1  # erased votes leave the dashboard's rollups at once
     # Bob keeps everything; only alice's three revisions on bob's answer are gone.
     assert _counts(app, project.id, "bob") == bob_before | {"revisions_on_own": bob_before["revisions_on_own"] - 3}
     remaining = labelstudio_client.existing_items(ls_project, alice_items | bob_items)
