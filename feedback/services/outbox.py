@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -61,9 +61,9 @@ def claim(session: Session, owner: str, *, limit: int, lease_seconds: float,
         query = query.with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
     if ids:
-        session.execute(update(OutboxItem).where(OutboxItem.id.in_(ids)).values(
-            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=OutboxItem.attempts + 1))
+        table = OutboxItem.__table__
+        session.execute(update(table).where(table.c.id.in_(ids)).values(
+            lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds), attempts=table.c.attempts + 1))
     session.commit()
     if not ids:
         return []
@@ -72,24 +72,23 @@ def claim(session: Session, owner: str, *, limit: int, lease_seconds: float,
 
 
 def _mark_delivered(session: Session, owner: str, task_ids: dict[int, int]) -> None:
-    now = utcnow()
-    for item_id, task_id in task_ids.items():
-        session.execute(update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.lease_owner == owner).values(
-            status="delivered", ls_task_id=task_id, delivered_at=now, lease_until=None, lease_owner=None,
-            last_error=None))
+    if not task_ids:
+        return
+    table = OutboxItem.__table__
+    stmt = update(table).where(table.c.id == bindparam("item_id"), table.c.lease_owner == owner).values(
+        status="delivered", ls_task_id=bindparam("task_id"), delivered_at=utcnow(), lease_until=None,
+        lease_owner=None, last_error=None)
+    session.execute(stmt, [{"item_id": i, "task_id": t} for i, t in task_ids.items()])
 
 
 def _release(session: Session, owner: str, items: Sequence[OutboxItem], error: str, *, permanent: bool,
              base: float, cap: float) -> None:
-    now = utcnow()
-    for item in items:
-        values = {"lease_until": None, "lease_owner": None, "last_error": error[:2000]}
-        if permanent:
-            values["status"] = "failed"
-        else:
-            values["next_attempt_at"] = now + timedelta(seconds=backoff_seconds(item.attempts, base, cap))
-        session.execute(update(OutboxItem).where(OutboxItem.id == item.id, OutboxItem.lease_owner == owner)
-                        .values(**values))
+    now, table = utcnow(), OutboxItem.__table__
+    stmt = update(table).where(table.c.id == bindparam("item_id"), table.c.lease_owner == owner).values(
+        lease_until=None, lease_owner=None, last_error=error[:2000], next_attempt_at=bindparam("due"),
+        status="failed" if permanent else "pending")
+    session.execute(stmt, [{"item_id": item.id, "due": now if permanent else
+                            now + timedelta(seconds=backoff_seconds(item.attempts, base, cap))} for item in items])
 
 
 def deliver_batch(session: Session, owner: str, connection: LabelStudioConnection, items: Sequence[OutboxItem],
