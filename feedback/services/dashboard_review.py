@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from feedback.db import utcnow
 from feedback.models import Feedback, LabelStudioConnection, OutboxItem
@@ -109,15 +109,20 @@ def _live(model):
     return and_(model.deleted.is_(False), model.was_cancelled.is_(False))
 
 
+# Built once: ORM aliases of this wide table cost more to construct than the query costs to run.
+_A = LSAnnotationRecord.__table__.alias("a")
+_B = LSAnnotationRecord.__table__.alias("b")
+
+
 def annotator_agreement(session: Session, project_id: int) -> Agreement | None:
     """Pairwise verdict agreement between different annotators on the same interaction."""
     if not has_table(session, "ls_annotations"):
         return None
-    a, b = aliased(LSAnnotationRecord), aliased(LSAnnotationRecord)
+    a, b = _A.c, _B.c
     query = (
         select(func.count().label("pairs"), func.sum(_one_if(a.verdict == b.verdict)).label("agreed"))
-        .select_from(a)
-        .join(b, and_(a.interaction_id == b.interaction_id, a.id < b.id,
+        .select_from(_A)
+        .join(_B, and_(a.interaction_id == b.interaction_id, a.id < b.id,
                       or_(a.annotator_id.is_(None), b.annotator_id.is_(None), a.annotator_id != b.annotator_id)))
         .where(a.project_id == project_id, b.project_id == project_id, a.verdict.is_not(None),
                b.verdict.is_not(None), _live(a), _live(b))
