@@ -30,6 +30,7 @@ class Figures:
     latency_p99_ms: float = 0.0
     latency_sent: int = 0
     latency_failed: int = 0
+    latency_generator_late_ms: float = 0.0
     feedback_rows: int = 0
     feedback_requests: int = 0
 
@@ -88,7 +89,9 @@ def render(facts: list[tuple[str, str]], server: str, figures: Figures) -> str:
               f"{figures.batch_rows} rows stored, errors {figures.batch_errors}, "
               f"request p50 {figures.batch_p50_ms:.0f} ms / p99 {figures.batch_p99_ms:.0f} ms"]
     lines += ["", f"open-loop latency at {figures.latency_rate:.0f} req/s (half of the saturating "
-              f"{figures.saturating_rate:.0f} req/s): {figures.latency_sent} sent, {figures.latency_failed} failed"]
+              f"{figures.saturating_rate:.0f} req/s): {figures.latency_sent} sent, {figures.latency_failed} failed; "
+              f"the generator's worst lag behind schedule {figures.latency_generator_late_ms:.1f} ms "
+              "(latency counts from each scheduled time)"]
     lines += ["", f"{'target':<46}{'measured':>16}{'goal':>10}{'':>6}", "-" * 78,
               f"{'single POST / no-op (median of rounds)':<46}{ratio:>16.0%}{'>= 60%':>10}"
               f"{_verdict(ratio >= 0.6):>6}",

@@ -81,6 +81,7 @@ def _open_loop(app: servers.Server, data: fixtures.BenchData, rate: float, secon
     figures.latency_rate = rate
     figures.latency_sent, figures.latency_failed = result.sent, result.failed
     figures.latency_p50_ms, figures.latency_p99_ms = result.percentile(50), result.percentile(99)
+    figures.latency_generator_late_ms = result.late_start_ms
 
 
 def _batch(app: servers.Server, data: fixtures.BenchData, workdir: Path, args: argparse.Namespace,
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             with servers.gunicorn("no-op", "bench.ingest.noop_app:create_app()", config, env,
                                   workdir / "noop.log", "/noop") as noop, \
                     servers.gunicorn("app", "feedback:create_app()", config, env, workdir / "app.log",
-                                     "/api/v1/healthz") as app:
+                                     "/healthz") as app:
                 noop_script, app_script = _scripts(data, 0)
                 wrk.run_wrk(noop.base_url + "/noop", noop_script, 2, args.connections)  # warm-up
                 wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, 2, args.connections)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from feedback.db import utcnow
@@ -61,9 +61,12 @@ def create_key(session: Session, project_id: int, name: str, scopes: list[str],
     return IssuedKey(key=key, secret=secret)
 
 
+_BY_DIGEST = select(ApiKey).where(ApiKey.digest == bindparam("digest"))  # built once: runs on every request
+
+
 def authenticate(session: Session, secret: str) -> ApiKey:
     """The active key whose digest matches `secret`, else Unauthorized."""
-    key = session.scalar(select(ApiKey).where(ApiKey.digest == digest(secret)))
+    key = session.scalar(_BY_DIGEST, {"digest": digest(secret)})
     if key is None:
         raise Unauthorized("unknown API key")
     if not key.is_active(utcnow()):
