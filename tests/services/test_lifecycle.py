@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,21 +14,25 @@ import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import SimpleWorker
 from sqlalchemy import func, select
 
 import jobs.base
 from feedback.cli import main
 from feedback.db import get_db, utcnow
+from feedback.logging_setup import ContextFilter, JsonFormatter
 from feedback.models import (
     AuditEvent,
     Feedback,
     FeedbackRevision,
     Interaction,
+    JobRecord,
     LabelStudioConnection,
     OutboxItem,
     Project,
 )
 from feedback.models.annotation import LSAnnotationRecord
+from feedback.queue import enqueue, get_queue, get_redis
 from feedback.services import dashboard, lifecycle
 from feedback.services.dashboard_sql import Window
 from feedback.services.labelstudio_client import LabelStudioClient
@@ -182,7 +188,7 @@ def test_unknown_project_in_cli_is_a_clean_error(runner: CliRunner) -> None:
 
 
 def test_retention_job_deletes_only_old_interactions(app: Flask, client: FlaskClient, project: ProjectKeys,
-                                                     cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     old = log_interaction(client, project, external_id="old", end_user_id="dave",
                           created_at=(utcnow() - timedelta(days=40)).isoformat())["id"]
     new = log_interaction(client, project, external_id="new", end_user_id="dave",
@@ -192,18 +198,34 @@ def test_retention_job_deletes_only_old_interactions(app: Flask, client: FlaskCl
     patched = client.get("/api/v1/project", headers=project.headers("admin")).get_json()["settings"]
     assert client.patch("/api/v1/project", headers=project.headers("admin"),
                         json={"settings": patched | {"retention_days": 30}}).status_code == 200
-    for name, value in cli_env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(jobs.base, "_app", None)  # the job builds its app from the environment, as a worker does
-    results = enforce_retention()
-    assert results[project.slug]["interactions"] == 1 and results[project.slug]["revisions"] == 3
+    monkeypatch.setattr(jobs.base, "_app", app)  # the worker runs jobs with the test app
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter())
+    job_log = logging.getLogger("jobs.retention")
+    job_log.addHandler(handler)
+    try:
+        with app.app_context():
+            record = enqueue(get_db().session(), "jobs.retention.enforce_retention", retries=0)
+            SimpleWorker([get_queue("default")], connection=get_redis()).work(burst=True)
+    finally:
+        job_log.removeHandler(handler)
     with app.app_context():
         session = get_db().session()
+        job = session.scalar(select(JobRecord).where(JobRecord.rq_job_id == record.rq_job_id))
+        assert job.status == "finished", job.error
+        results = job.result
+        assert results[project.slug]["interactions"] == 1 and results[project.slug]["revisions"] == 3
         left = session.scalars(select(Interaction.id).where(Interaction.project_id == project.id)).all()
         assert left == [new]
         event = session.scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)).one()
         assert event.action == "retention.applied" and event.details["retention_days"] == 30
         assert session.get(Project, project.id).settings["retention_days"] == 30
+        session.rollback()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    mine = [line for line in lines if project.slug in line["message"]]
+    assert mine and all(line["job_id"] == record.rq_job_id for line in mine)
     again = enforce_retention()
     assert again[project.slug]["interactions"] == 0
 
