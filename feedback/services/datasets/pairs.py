@@ -31,13 +31,14 @@ def prompt_digest(messages: tuple[Message, ...]) -> bytes:
 class PairBuilder:
     """Produces preference pairs from the record stream as it passes."""
 
-    def __init__(self, origins: tuple[str, ...] = ORIGINS, max_pending: int = 100_000) -> None:
+    def __init__(self, origins: tuple[str, ...] = ORIGINS, max_pending: int = 20_000) -> None:
         unknown = set(origins) - set(ORIGINS)
         if unknown:
             raise ValueError(f"unknown pair origins: {sorted(unknown)}")
         self.origins = frozenset(origins)
         self.max_pending = max_pending
-        self._pending: dict[tuple[str, bytes], tuple[str, Record]] = {}
+        # per waiting prompt only what a pair needs from the earlier row: label, response, id, conversation
+        self._pending: dict[tuple[str, bytes], tuple[str, str, int, str]] = {}
         self.counts: Counter[str] = Counter()
 
     def pairs_for(self, record: Record, split: str) -> list[PreferencePair]:
@@ -67,18 +68,21 @@ class PairBuilder:
         key = (split, prompt_digest(record.messages))
         waiting = self._pending.get(key)
         if waiting is None:
-            self._pending[key] = (record.label, record)
+            self._pending[key] = (record.label, record.response, record.interaction_id, record.conversation_id)
             if len(self._pending) > self.max_pending:
                 self._pending.pop(next(iter(self._pending)))
                 self.counts["thumbs_evicted"] += 1
             return None
-        label, other = waiting
-        if label == record.label or other.response.strip() == record.response.strip():
+        label, response, other_id, other_conversation = waiting
+        if label == record.label or response.strip() == record.response.strip():
             return None
         del self._pending[key]
-        good, bad = (other, record) if label == "good" else (record, other)
-        return PreferencePair(record.messages, good.response, bad.response, "thumbs",
-                              (other.interaction_id, record.interaction_id), good.conversation_id)
+        if label == "good":
+            chosen, rejected, conversation = response, record.response, other_conversation
+        else:
+            chosen, rejected, conversation = record.response, response, record.conversation_id
+        return PreferencePair(record.messages, chosen, rejected, "thumbs", (other_id, record.interaction_id),
+                              conversation)
 
     def figures(self) -> dict[str, int]:
         """Pairs produced per origin plus pending-table evictions."""
