@@ -102,7 +102,7 @@ class ExportParams(BaseModel):
     feedback_key: str = "helpfulness"
     license: str = "other"
     language: list[str] = Field(default_factory=lambda: ["en"])
-    row_group_size: int = Field(default=50_000, ge=1_000, le=1_000_000)
+    row_group_size: int = Field(default=10_000, ge=1_000, le=1_000_000)
 
     @field_validator("formats")
     @classmethod

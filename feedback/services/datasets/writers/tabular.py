@@ -82,7 +82,7 @@ class HfDatasetWriter(Writer):
 
     def __init__(self, root: Path, **options: Any) -> None:
         super().__init__(root, **options)
-        self.row_group_size = int(options.get("row_group_size", 50_000))
+        self.row_group_size = int(options.get("row_group_size", 10_000))
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._counts: dict[str, int] = {}
