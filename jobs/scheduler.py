@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SWEEP = "jobs.labelstudio_delivery.sweep_outbox"
 RECONCILE = "jobs.labelstudio.reconcile_all"
 RETENTION = "jobs.retention.enforce_retention"
+ROLLUPS = "jobs.dashboard.refresh_rollups"
 
 
 class _ThreadCron(CronScheduler):
@@ -66,6 +67,9 @@ def build_cron(connection: Redis, prefix: str, stop: threading.Event) -> CronSch
         cron.register(reconcile, queue_name=f"{prefix}default", interval=every, job_timeout=1800)
     retention_every = int(os.environ.get("FEEDBACK_RETENTION_INTERVAL", "21600"))
     cron.register(import_attribute(RETENTION), queue_name=f"{prefix}default", interval=retention_every,
+                  job_timeout=3600)
+    rollups_every = int(os.environ.get("FEEDBACK_ROLLUP_INTERVAL", "300"))
+    cron.register(import_attribute(ROLLUPS), queue_name=f"{prefix}default", interval=rollups_every,
                   job_timeout=3600)
     return cron
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -101,6 +102,8 @@ def _batch(app: servers.Server, data: fixtures.BenchData, workdir: Path, args: a
 def main(argv: list[str] | None = None) -> int:
     """Run every phase and print the table; non-zero exit only when requests failed."""
     args = _parse_args(argv)
+    # A SIGTERM (e.g. from `timeout`) unwinds normally, so servers stop and the database is dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     config = servers.ServerConfig(args.workers, args.worker_class, args.threads)
     prefix = f"flbench-{uuid.uuid4().hex[:8]}-"
     figures = report.Figures()
