@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from rq import SimpleWorker
 from sqlalchemy import select
 
+import jobs.base
 from feedback.db import get_db, utcnow
-from feedback.models import Feedback, Interaction, Project
+from feedback.models import Feedback, Interaction, JobRecord, Project, RollupState
+from feedback.queue import enqueue, get_queue, get_redis
 from feedback.services import dashboard, dashboard_review, dashboard_rollup
 from feedback.services.dashboard_auth import COOKIE_NAME
 from feedback.services.dashboard_sql import Window, wilson
@@ -178,3 +181,21 @@ def test_dataset_download_needs_the_right_project(client: FlaskClient, app: Flas
     stranger = make_project(app)
     assert client.get("/dashboard/datasets/support-sft/v1.zip",
                       headers=stranger.headers("admin")).status_code == 404
+
+
+def test_rollup_job_refreshes_through_a_real_worker(app: Flask, client: FlaskClient, project: ProjectKeys,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(app, client, project, n=30)
+    monkeypatch.setattr(jobs.base, "_app", app)  # the worker runs jobs with the test app
+    with app.app_context():
+        session = get_db().session()
+        record = enqueue(session, "jobs.dashboard.refresh_rollups", retries=0)
+        SimpleWorker([get_queue("default")], connection=get_redis()).work(burst=True)
+        session.expire_all()
+        job = session.scalar(select(JobRecord).where(JobRecord.rq_job_id == record.rq_job_id))
+        assert job.status == "finished", job.error
+        assert job.result[str(project.id)] == -1  # first build of this project's rollups
+        assert session.get(RollupState, project.id).watermark is not None
+        assert sum(s.volume_total for s in dashboard.version_series(
+            session, session.get(Project, project.id), Window.named("7d"))) == 25
+        session.rollback()

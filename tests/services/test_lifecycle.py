@@ -235,4 +235,5 @@ def test_retention_is_registered_with_the_periodic_scheduler(redis_url: str, que
     cron = build_cron(connection, queue_prefix, threading.Event())
     registered = {job.func_name: (job.interval, job.queue_name) for job in cron._cron_jobs}
     assert registered["jobs.retention.enforce_retention"] == (21600, f"{queue_prefix}default")
+    assert registered["jobs.dashboard.refresh_rollups"] == (300, f"{queue_prefix}default")
     connection.close()
