@@ -4,6 +4,8 @@ Exactly-once delivery rests on three things: a claim sets `lease_owner`/`lease_u
 FOR UPDATE SKIP LOCKED, SQLite's write lock serialises claims), every task carries our item id in
 `data.fl_item_id`, and before importing, the items of a batch are looked up in Label Studio, so a retry after
 a crash between "imported" and "marked delivered" adopts the existing task instead of creating a second one.
+`attempts` counts claims and is never reset, so an item on its first claim cannot exist in Label Studio yet and
+skips the lookup.
 """
 
 from __future__ import annotations
@@ -96,7 +98,9 @@ def deliver_batch(session: Session, owner: str, connection: LabelStudioConnectio
     """Deliver claimed items of one connection: adopt tasks that exist, import the rest; commits."""
     try:
         client = client_for(connection)
-        existing = client.existing_items(connection.ls_project_id, [item.id for item in items])
+        # Only items claimed before (attempts > 1) can already exist in Label Studio: look those up.
+        retried = [item.id for item in items if item.attempts > 1]
+        existing = client.existing_items(connection.ls_project_id, retried) if retried else {}
         adopted = {item.id: existing[str(item.id)] for item in items if str(item.id) in existing}
         to_send = [item for item in items if item.id not in adopted]
         imported: dict[int, int] = {}

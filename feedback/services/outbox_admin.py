@@ -33,7 +33,7 @@ def retry_failed(session: Session, project_id: int, ids: Sequence[int] = ()) -> 
     if not rows:
         return 0
     session.execute(update(OutboxItem).where(OutboxItem.id.in_([r[0] for r in rows])).values(
-        status="pending", next_attempt_at=utcnow(), lease_until=None, lease_owner=None, attempts=0))
+        status="pending", next_attempt_at=utcnow(), lease_until=None, lease_owner=None))  # attempts kept: see outbox
     mark_pending(session, {r[1] for r in rows})
     return len(rows)
 
