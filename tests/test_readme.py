@@ -38,10 +38,10 @@ def test_run_command_serves_the_readme_walkthrough(tmp_path, backend):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "FEEDBACK_SECRET_KEY")}
     env["FEEDBACK_DATA_DIR"] = str(tmp_path)
     demo = subprocess.Popen([sys.executable, "-m", "feedback.cli", "demo", "--no-labelstudio", "--port", str(port),
-                             "--exit-after", "60"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             "--exit-after", "180"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150
         while not (tmp_path / "demo-keys.json").exists() or not _answers(port):
             assert demo.poll() is None, demo.stdout.read()
             assert time.monotonic() < deadline, "the demo did not come up"

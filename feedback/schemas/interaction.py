@@ -29,9 +29,9 @@ class InteractionCreate(Strict):
     model_version: ShortText | None = None
     prompt_version: ShortText | None = None
     confidence: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    latency_ms: Annotated[float, Field(ge=0.0)] | None = None
-    prompt_tokens: Annotated[int, Field(ge=0)] | None = None
-    completion_tokens: Annotated[int, Field(ge=0)] | None = None
+    latency_ms: Annotated[float, Field(ge=0.0, le=1e12)] | None = None
+    prompt_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    completion_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     end_user_id: Identifier | None = Field(default=None, description="A pseudonymous end-user id.")
     created_at: datetime | None = Field(default=None, description="Defaults to the time of receipt.")

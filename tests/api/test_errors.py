@@ -41,6 +41,7 @@ def test_wrong_types_missing_and_unknown_fields(client, project):
         {"response": "x", "messages": "hi"},
         {"response": "x", "metadata": []},
         {"response": "x", "prompt_tokens": -1},
+        {"response": "x", "completion_tokens": 2**63},
         {"response": "x", "surprise": True},
         {"response": "x", "created_at": "2024-01-01T00:00:00"},
         {"response": "x", "latency_ms": "Infinity"},

@@ -29,11 +29,18 @@ def test_no_server_errors(app, fuzz_project, backend, path, method):
     operation = schema[path][method]
     scope = "admin" if path.startswith(("/api/v1/project", "/api/v1/keys")) else "ingest"
 
-    strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    strategy = st.one_of(
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    )
 
     @given(case=strategy)
-    @settings(max_examples=25 if backend == "sqlite" else 10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(
+        max_examples=25 if backend == "sqlite" else 10,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
     def check(case):
         response = case.call(headers=fuzz_project.headers(scope))
         case.validate_response(response, checks=[not_a_server_error])
