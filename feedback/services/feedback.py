@@ -80,12 +80,12 @@ def _statement(session: Session, name: str) -> Any:
             revs = FeedbackRevision.__table__
             stmt = dialect_insert(session, revs).on_conflict_do_nothing(
                 index_elements=["project_id", "feedback_uid", "revision"]).returning(revs.c.id)
-        else:
-            table = Feedback.__table__
-            insert = dialect_insert(session, table)
+        else:  # ORM-enabled, so RETURNING hands back the current row (nothing when a newer one is stored)
+            insert = dialect_insert(session, Feedback)
             update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
-            stmt = insert.on_conflict_do_update(index_elements=["project_id", "feedback_uid"], set_=update,
-                                                where=table.c.revision < insert.excluded.revision)
+            stmt = insert.on_conflict_do_update(
+                index_elements=["project_id", "feedback_uid"], set_=update,
+                where=Feedback.__table__.c.revision < insert.excluded.revision).returning(Feedback)
         _STATEMENTS[(dialect, name)] = stmt
     return stmt
 
@@ -108,8 +108,8 @@ def write_revision(session: Session, project: Project, interaction: Interaction,
                 return FeedbackWrite(current, applied=False, duplicate=True)
             revision = (current.revision if current else 0) + 1
         if _insert_revision(session, project.id, interaction.id, uid, revision, content):
-            _upsert_current(session, project.id, interaction.id, uid, revision, content)
-            row = _current(session, project.id, uid, reload=True)
+            row = _upsert_current(session, project.id, interaction.id, uid, revision, content) \
+                or _current(session, project.id, uid, reload=True)
             if row.revision == revision:  # routing decisions commit with the feedback that caused them
                 routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
@@ -143,11 +143,14 @@ def _as_values(row: Feedback) -> dict[str, Any]:
 
 
 def _upsert_current(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
-                    content: dict[str, Any]) -> None:
+                    content: dict[str, Any]) -> Feedback | None:
+    """Make `revision` current unless a newer one is; returns the refreshed row when this one became current."""
     now = utcnow()
     row = {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
            "revision": revision, "created_at": now, "updated_at": now, **content}
-    session.execute(_statement(session, "upsert_current"), row)
+    row["meta"] = row.pop("metadata")  # ORM bulk parameters use attribute names
+    return session.scalars(_statement(session, "upsert_current"), [row],
+                           execution_options={"populate_existing": True}).first()
 
 
 def get_feedback(session: Session, project_id: int, uid: str) -> Feedback:
