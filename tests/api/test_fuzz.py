@@ -3,6 +3,8 @@ no input, valid or not, may produce a 5xx, and every error body has the document
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,13 @@ from schemathesis.checks import not_a_server_error
 
 from feedback.api.openapi import build_document
 from tests.conftest import log_interaction, make_project
+
+
+def _examples(backend: str) -> int:
+    """FEEDBACK_FUZZ_EXAMPLES raises the count for a deeper local run; CI uses the defaults."""
+    default = 25 if backend == "sqlite" else 10
+    return int(os.environ.get("FEEDBACK_FUZZ_EXAMPLES", default))
+
 
 OPERATIONS = [(path, method.upper()) for path, ops in build_document("fuzz")["paths"].items() for method in ops]
 
@@ -36,7 +45,7 @@ def test_no_server_errors(app, fuzz_project, backend, path, method):
 
     @given(case=strategy)
     @settings(
-        max_examples=25 if backend == "sqlite" else 10,
+        max_examples=_examples(backend),
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
