@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from feedback.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
 
 OUTBOX_STATES = ("pending", "delivered", "failed")
-OUTBOX_TRIGGERS = ("interaction", "feedback", "backfill", "requeue")
+OUTBOX_TRIGGERS = ("interaction", "feedback", "backfill", "requeue", "selection")
 
 
 class LabelStudioConnection(Base):

@@ -108,8 +108,13 @@ def review_task(
     confidence: float | None = None,
     model_version: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    prediction: tuple[float, str] | None = None,
 ) -> dict[str, Any]:
-    """Build a ``response_review`` task: data plus a prediction whose score is the model's confidence."""
+    """Build a ``response_review`` task: data plus a prediction whose score is the model's confidence.
+
+    ``prediction`` (score, model version) overrides that score, e.g. with the active-learning quality
+    model's P(bad) for items it selected.
+    """
     data: dict[str, Any] = {
         **(extra or {}),
         ITEM_ID_FIELD: str(item_id),
@@ -123,7 +128,8 @@ def review_task(
         "model_version": model_version,
         "confidence": confidence,
     }
-    return {"data": data, "predictions": _prediction(confidence, model_version)}
+    scored = _prediction(*prediction) if prediction else _prediction(confidence, model_version)
+    return {"data": data, "predictions": scored}
 
 
 def pairwise_task(

@@ -39,7 +39,15 @@ def build_task(item: OutboxItem, interaction: Interaction, feedback: Sequence[Fe
     return review_task(item.id, conversation=interaction.messages or [], response=interaction.response,
                        interaction_id=interaction.id, feedback=rows, confidence=interaction.confidence,
                        model_version=interaction.model_version,
-                       extra=_extra(item, interaction))
+                       extra=_extra(item, interaction), prediction=_selection_prediction(item))
+
+
+def _selection_prediction(item: OutboxItem) -> tuple[float, str] | None:
+    """Items picked by active learning carry the quality model's P(bad) as their prediction score."""
+    reason = item.reason or {}
+    if item.trigger != "selection" or reason.get("score") is None:
+        return None
+    return float(reason["score"]), f"quality-{reason.get('model_version') or 'unknown'}"
 
 
 def build_tasks(session: Session, items: Sequence[OutboxItem],

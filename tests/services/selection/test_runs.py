@@ -10,6 +10,7 @@ from sqlalchemy import select
 from feedback.db import utcnow
 from feedback.errors import NotFound, ValidationFailed
 from feedback.models import Feedback, Interaction, LabelStudioConnection, OutboxItem, SelectionItem, SelectionRun
+from feedback.services.outbox_tasks import build_tasks
 from feedback.services.selection import SelectionParamsError
 from feedback.services.selection.pool_data import is_bad
 from feedback.services.selection.runs import feature_root, model_path, run_selection, run_summary
@@ -103,6 +104,11 @@ def test_run_routes_picks_to_the_outbox_with_the_model_score(app, session, proje
         assert item.reason["score"] == pytest.approx(picks[item.interaction_id].p_bad)
         assert picks[item.interaction_id].outbox_item_id == item.id
         assert item.interaction_id not in seeded["labelled"] | seeded["queued"]
+    connection = session.get(LabelStudioConnection, run.connection_id)
+    for item, task in zip(items, build_tasks(session, items, connection), strict=True):
+        (prediction,) = task["predictions"]
+        assert prediction["score"] == pytest.approx(picks[item.interaction_id].p_bad)
+        assert prediction["model_version"] == f"quality-{run.model_version}"
 
 
 def test_cold_start_project_without_labels(app, session, project, tmp_path):
