@@ -23,6 +23,7 @@ SWEEP = "jobs.labelstudio_delivery.sweep_outbox"
 RECONCILE = "jobs.labelstudio.reconcile_all"
 RETENTION = "jobs.retention.enforce_retention"
 ROLLUPS = "jobs.dashboard.refresh_rollups"
+SELECTION = "jobs.selection.run_scheduled_selections"
 
 
 class _ThreadCron(CronScheduler):
@@ -71,6 +72,9 @@ def build_cron(connection: Redis, prefix: str, stop: threading.Event) -> CronSch
     rollups_every = int(os.environ.get("FEEDBACK_ROLLUP_INTERVAL", "300"))
     cron.register(import_attribute(ROLLUPS), queue_name=f"{prefix}default", interval=rollups_every,
                   job_timeout=3600)
+    selection_every = int(os.environ.get("FEEDBACK_SELECTION_INTERVAL", "600"))
+    cron.register(import_attribute(SELECTION), queue_name=f"{prefix}selection", interval=selection_every,
+                  job_timeout=300)
     return cron
 
 
