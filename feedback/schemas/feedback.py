@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from feedback.schemas.common import DbInt, Identifier, LongText, Metadata, ShortText, Strict
+from feedback.schemas.common import DbInt, Identifier, LongText, Metadata, ShortText, Strict, UtcDateTime
 
 Source = Literal["end_user", "annotator", "model"]
 FeedbackKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -86,8 +86,8 @@ class FeedbackFilters(BaseModel):
     key: ShortText | None = None
     source: Source | None = None
     end_user_id: str | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
     include_retracted: bool = False
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     cursor: str | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from feedback.schemas.common import Identifier, LongText, Metadata, ShortText, Strict
+from feedback.schemas.common import Identifier, LongText, Metadata, ShortText, Strict, UtcDateTime
 
 
 class Message(Strict):
@@ -34,14 +34,7 @@ class InteractionCreate(Strict):
     completion_tokens: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     metadata: Metadata = Field(default_factory=dict)
     end_user_id: Identifier | None = Field(default=None, description="A pseudonymous end-user id.")
-    created_at: datetime | None = Field(default=None, description="Defaults to the time of receipt.")
-
-    @field_validator("created_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("created_at must include a timezone offset")
-        return value
+    created_at: UtcDateTime | None = Field(default=None, description="Defaults to the time of receipt.")
 
 
 class InteractionBatch(Strict):
@@ -103,8 +96,8 @@ class InteractionFilters(BaseModel):
     model_version: str | None = None
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     cursor: str | None = None
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 
-from feedback.schemas.common import DbInt, Identifier, Strict
+from feedback.schemas.common import DbInt, Identifier, Strict, UtcDateTime
 
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Tag = Annotated[str, Field(min_length=1, max_length=200)]
@@ -150,8 +150,8 @@ class OutboxOut(BaseModel):
 class BackfillRequest(Strict):
     """Evaluate the rules over past interactions (optionally a time window and a limit)."""
 
-    since: datetime | None = None
-    until: datetime | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
     limit: Annotated[int, Field(ge=1, le=1_000_000)] = 100_000
 
 

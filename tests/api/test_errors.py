@@ -110,7 +110,7 @@ def test_content_type_method_and_route_errors(client, project):
 
 def test_bad_query_parameters(client, project):
     for query in ("limit=0", "limit=abc", "limit=100000", "since=yesterday", "since=2024-01-01T00:00:00",
-                  "colour=blue"):
+                  "colour=blue", "until=0001-01-01T00:00:00%2B01:00", "since=9999-12-31T23:59:59-05:00"):
         _assert_error(client.get(f"/api/v1/interactions?{query}", headers=project.headers()), 422)
     assert _assert_error(client.get("/api/v1/interactions?cursor=%%%", headers=project.headers()), 400)["code"] == (
         "invalid_cursor")

@@ -34,8 +34,11 @@ class ExportFilters(BaseModel):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+            value = value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError as exc:
+            raise ValueError("datetime out of range once converted to UTC") from exc
 
     @model_validator(mode="after")
     def _consistent(self) -> ExportFilters:
