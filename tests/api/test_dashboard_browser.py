@@ -136,18 +136,21 @@ def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, 
     assert seeded.comment in page.locator("#comments-panel").inner_text()
     pipeline = page.locator("#pipeline-panel tbody tr").first.locator("td").all_inner_texts()
     assert pipeline[0].startswith(seeded.connection)
-    assert pipeline[2:7] == ["60", "12", "45", pipeline[5], "3"]
+    assert pipeline[2:7] == ["60", "12", "45", "15", "3"]
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
     runs = page.locator("#runs-panel tbody tr").first.locator("td").all_inner_texts()
     assert runs[2] == "uncertainty" and runs[3:6] == ["300", "50 / 50", "48"]
+    assert watched.csp() == []
+    assert watched.errors == []
+
+    # Chromium may report a download's navigation as an aborted request: not an error of the page.
     with page.expect_download() as download:
         page.locator("#datasets-panel").get_by_role("link", name="Download .zip").click()
     with zipfile.ZipFile(download.value.path()) as archive:
         assert sorted(archive.namelist()) == ["support-sft-v0001/manifest.json", "support-sft-v0001/sft/train.jsonl"]
-    assert watched.csp() == []
-    assert watched.errors == []
+    assert [e for e in watched.errors if not e.startswith("failed ") or ".zip" not in e] == []
 
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
