@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,12 +20,27 @@ from feedback.models import JobRecord
 _app: Flask | None = None
 
 
+JOB_MODULES = ("jobs.labelstudio_delivery", "jobs.labelstudio", "jobs.selection", "jobs.export",
+               "jobs.retention", "jobs.dashboard")
+
+
 def worker_app() -> Flask:
     """One app per worker process, configured from the environment."""
     global _app
     if _app is None:
         _app = create_app()
     return _app
+
+
+def preload(app: Flask) -> None:
+    """Called by `feedback worker` before it forks a work-horse per job: the app and every job module are
+    imported once in the parent, so a job starts in milliseconds instead of rebuilding the app (~2 s)."""
+    global _app
+    _app = app
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    # A forked child must not reuse the parent's pooled database connections.
+    os.register_at_fork(after_in_child=lambda: app.extensions["feedback.db"].engine.dispose(close=False))
 
 
 class JobLogger(logging.LoggerAdapter):

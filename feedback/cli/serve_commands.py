@@ -39,6 +39,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool, no_scheduler: bool) -> None:
     """Run an RQ worker inside the app context."""
     app = ctx.find_root().obj.app
+    import_attribute("jobs.base.preload")(app)  # by dotted name, like every job: `feedback` never imports `jobs`
     with app.app_context():
         names = [queue_name(name) for name in (queues or QUEUE_NAMES)]
         rq_worker = Worker(names, connection=get_redis())
