@@ -12,9 +12,9 @@ sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -22,8 +22,7 @@ from feedback.services.datasets.records import Record
 
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MASK32 = np.uint64(0xFFFFFFFF)
-_SPACE = re.compile(r"\s+")
-_SLICE = 65536
+_SLICE = 8192
 
 
 class SortedKeySet:
@@ -54,11 +53,15 @@ class SortedKeySet:
 
 
 def dedup_text(record: Record) -> str:
-    """The normalised text two records must share to be duplicates (prompt + answer; the label is keyed apart)."""
+    """The normalised text two records must share to be duplicates (prompt + answer; the label is keyed apart).
+
+    Lower-cased, whitespace runs collapsed to one space (`str.split()` uses the same Unicode whitespace
+    set as the regex `\\s`), ends stripped.
+    """
     parts = [f"{m.role}: {m.content}" for m in record.messages]
     parts.append(record.response)
     parts.append(record.correction or "")
-    return _SPACE.sub(" ", "\n".join(parts).lower()).strip()
+    return " ".join("\n".join(parts).lower().split())
 
 
 class Deduper:
@@ -80,44 +83,50 @@ class Deduper:
         self._word_hashes: dict[str, int] = {}
 
     def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """32-bit word k-gram hashes and their owning row, grouped by row."""
-        tokens: list[int] = []
-        owners: list[int] = []
-        extra_hash: list[int] = []
-        extra_owner: list[int] = []
+        """32-bit word k-gram hashes and their owning row (rows shorter than k words hash to one value)."""
         k = self.shingle
         cache = self._word_hashes
         if len(cache) > 500_000:
             cache.clear()
-        for row, text in enumerate(texts):
-            words = [cache.get(w) or cache.setdefault(w, zlib.crc32(w.encode()) or 1) for w in text.split(" ")]
-            if len(words) < k:
-                extra_hash.append(sum(words) & 0xFFFFFFFF)
-                extra_owner.append(row)
-                continue
-            tokens.extend(words)
-            owners.extend([row] * len(words))
-        tok = np.asarray(tokens, dtype=np.uint64)
-        own = np.asarray(owners, dtype=np.int64)
+        split = [text.split(" ") for text in texts]
+        flat = list(chain.from_iterable(split))
+        hashes = list(map(cache.get, flat))
+        if None in hashes:  # words not seen yet: hash them once
+            for word in {w for w, h in zip(flat, hashes, strict=True) if h is None}:
+                cache[word] = zlib.crc32(word.encode()) or 1
+            hashes = list(map(cache.__getitem__, flat))
+        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        tok = np.asarray(hashes, dtype=np.uint64)
+        own = np.repeat(np.arange(len(split), dtype=np.int64), lengths)
+        short = np.flatnonzero(lengths < k)
+        extra = np.zeros(short.size, dtype=np.uint64)
+        if short.size:  # a row with fewer than k words: the sum of its word hashes is its only shingle
+            ends = np.cumsum(lengths)
+            extra = np.asarray([sum(hashes[int(ends[r] - lengths[r]):int(ends[r])]) & 0xFFFFFFFF for r in short],
+                               dtype=np.uint64)
+            long_rows = lengths >= k
+            tok, own = tok[long_rows[own]], own[long_rows[own]]
         start = np.arange(max(tok.size - k + 1, 0))
-        valid = own[start] == own[start + k - 1] if start.size else np.zeros(0, dtype=bool)
-        start = start[valid]
+        start = start[own[start] == own[start + k - 1]]
         combined = np.zeros(start.size, dtype=np.uint64)
         for j in range(k):
-            combined = combined * np.uint64(0x9E3779B1) + tok[start + j]
+            combined *= np.uint64(0x9E3779B1)
+            combined += tok[start + j]
         combined = (combined >> np.uint64(32)) ^ (combined & _MASK32)
-        hashes = np.concatenate([combined, np.asarray(extra_hash, dtype=np.uint64)])
-        rows = np.concatenate([own[start], np.asarray(extra_owner, dtype=np.int64)])
-        order = np.argsort(rows, kind="stable")
-        return hashes[order], rows[order]
+        return np.concatenate([combined, extra]), np.concatenate([own[start], short])
 
     def _signatures(self, texts: Sequence[str]) -> np.ndarray:
         """MinHash signatures, shape (len(texts), num_perm), computed in bounded-size shingle slices."""
         values, rows = self._shingles(texts)
+        order = np.argsort(rows, kind="stable")
+        values, rows = values[order], rows[order]
         sig = np.full((len(texts), self._a.size), np.iinfo(np.uint64).max, dtype=np.uint64)
         for start in range(0, values.size, _SLICE):
             chunk, owner = values[start:start + _SLICE], rows[start:start + _SLICE]
-            permuted = ((chunk[:, None] * self._a + self._b) % _MERSENNE) & _MASK32
+            permuted = chunk[:, None] * self._a
+            permuted += self._b
+            permuted %= _MERSENNE
+            permuted &= _MASK32
             starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
             minima = np.minimum.reduceat(permuted, starts, axis=0)
             seg_rows = owner[starts]
@@ -125,7 +134,7 @@ class Deduper:
         return sig
 
     def _band_keys_for(self, sig: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-        banded = sig.reshape(sig.shape[0], self.bands, -1)
+        banded = sig.reshape(sig.shape[0], self.bands, sig.shape[1] // self.bands)
         keys = (banded * self._mix).sum(axis=2, dtype=np.uint64) ^ self._band_salt
         bad = np.asarray([label == "bad" for label in labels], dtype=bool)
         keys[bad] = keys[bad] * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
@@ -138,10 +147,10 @@ class Deduper:
         texts = [dedup_text(r) for r in records]
         keep = [True] * len(records)
         if self.exact:
-            digests = np.fromiter((int.from_bytes(hashlib.blake2b(f"{r.label}\n{t}".encode(), digest_size=8)
-                                                  .digest(), "big") for r, t in zip(records, texts, strict=True)),
-                                  dtype=np.uint64, count=len(texts))
-            seen_before = self._exact_keys.contains(digests)
+            blake = hashlib.blake2b
+            digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
+                                   for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
+            seen_before = self._exact_keys.contains(digests).tolist()
             local: set[int] = set()
             for i, digest in enumerate(digests.tolist()):
                 if seen_before[i] or digest in local:
@@ -153,12 +162,11 @@ class Deduper:
             candidates = [i for i, k in enumerate(keep) if k]
             keys = self._band_keys_for(self._signatures([texts[i] for i in candidates]),
                                        [records[i].label for i in candidates])
-            seen_before = self._band_keys.contains(keys).any(axis=1)
+            seen_before = self._band_keys.contains(keys).any(axis=1).tolist()
             local_bands: set[int] = set()
             kept_rows = []
-            for row, i in enumerate(candidates):
-                row_keys = keys[row].tolist()
-                if seen_before[row] or any(k in local_bands for k in row_keys):
+            for row, (i, row_keys) in enumerate(zip(candidates, keys.tolist(), strict=True)):
+                if seen_before[row] or not local_bands.isdisjoint(row_keys):
                     keep[i] = False
                     self.removed["near"] += 1
                     continue

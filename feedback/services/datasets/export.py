@@ -81,6 +81,8 @@ class _Run:
         self.provenance: Counter[str] = Counter()
         self.pairs_per_split: Counter[str] = Counter()
         self.last_id: int | None = None
+        # with no filter set `matches` accepts every record: skip the call
+        self.filtering = any(v not in (None, []) for v in params.filters.model_dump().values())
 
     def feed(self, batch: list[Record]) -> None:
         selected = []
@@ -90,7 +92,7 @@ class _Run:
                                    details={"interaction_id": record.interaction_id})
             self.last_id = record.interaction_id
             self.counts["input"] += 1
-            if not self.params.filters.matches(record):
+            if self.filtering and not self.params.filters.matches(record):
                 self.counts["filtered_out"] += 1
                 continue
             selected.append(self.scrubber.scrub_record(record))

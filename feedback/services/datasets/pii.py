@@ -25,6 +25,8 @@ _BUILTIN: tuple[tuple[str, str], ...] = (
 )
 _GROUP = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _HAS_DIGIT = re.compile(r"\d")
+_MEMO_TEXT = 2000  # memoise texts up to this length
+_MEMO_SIZE = 20_000  # entries before the memo is reset (bounded memory)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -61,6 +63,8 @@ class PiiScrubber:
     def __init__(self, extra_patterns: dict[str, str] | None = None, enabled: bool = True) -> None:
         self.enabled = enabled
         self.counts: Counter[str] = Counter()
+        self._hits: list[str] = []
+        self._memo: dict[str, tuple[str, tuple[str, ...]]] = {}
         extra = []
         for name, pattern in sorted((extra_patterns or {}).items()):
             if not _GROUP.match(name) or name in dict(_BUILTIN):
@@ -86,13 +90,33 @@ class PiiScrubber:
         text = match.group(0)
         if not _valid(kind, text):
             return text
-        self.counts[kind] += 1
+        self._hits.append(kind)
         return f"[{kind.upper()}]"
 
     def scrub(self, text: str) -> str:
-        """The text with every validated PII match replaced."""
+        """The text with every validated PII match replaced.
+
+        Results of short texts are memoised with the kinds they replaced (system prompts and canned answers
+        repeat); a repeat counts its replacements again, exactly as a fresh scan would.
+        """
         if not self.enabled or not text:
             return text
+        memo = self._memo.get(text)
+        if memo is not None:
+            if memo[1]:
+                self.counts.update(memo[1])
+            return memo[0]
+        self._hits = []
+        scrubbed = self._scan(text)
+        if self._hits:
+            self.counts.update(self._hits)
+        if len(text) <= _MEMO_TEXT:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[text] = (scrubbed, tuple(self._hits))
+        return scrubbed
+
+    def _scan(self, text: str) -> str:
         for needle, regex in self._passes:
             if needle is None or needle in text:
                 text = regex.sub(self._replace, text)

@@ -13,12 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    DateTime,
     Float,
     Select,
     String,
+    Text,
     and_,
     cast,
     create_engine,
@@ -28,8 +32,10 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    type_coerce,
     union_all,
 )
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -41,6 +47,7 @@ from feedback.services.datasets.params import ExportParams
 from feedback.services.datasets.records import FeedbackSignal, Message, Record
 
 YIELD_PER = 5000
+_FAST_STAMP = 26  # len('2024-01-01 00:00:03.000000'), the form SQLAlchemy stores on SQLite
 
 
 def key_scale(project: Project, key: str) -> tuple[float, float]:
@@ -78,7 +85,11 @@ def _signals(session: Session, project_id: int, key: str) -> Any:
 
 
 def build_query(session: Session, project_id: int, params: ExportParams) -> Select[Any]:
-    """The streaming SELECT: interaction columns + one signal per row, ordered by interaction id."""
+    """The streaming SELECT: interaction columns + one signal per row, ordered by interaction id.
+
+    JSON columns come back as JSON text and (on SQLite) timestamps as stored text, decoded by `_loads` and
+    `_stamp`: the same values the typed columns would give, without SQLAlchemy's per-value processors.
+    """
     signals = _signals(session, project_id, params.feedback_key)
     i = Interaction
     f = params.filters
@@ -91,9 +102,17 @@ def build_query(session: Session, project_id: int, params: ExportParams) -> Sele
         conditions.append(i.model.in_(f.models))
     if f.model_versions:
         conditions.append(i.model_version.in_(f.model_versions))
-    columns = [i.id, i.conversation_id, i.messages, i.response, i.model, i.model_version, i.created_at,
-               i.meta.label("meta"),
-               *signals.c]
+    raw = session.get_bind().dialect.name == "sqlite"  # SQLite: stored JSON text and timestamps, decoded here
+
+    def text(column: Any, stamp: bool = False) -> Any:
+        if raw or stamp:  # no SQLAlchemy processing (PostgreSQL: psycopg's own datetime)
+            return type_coerce(column, String)
+        return cast(column, Text)
+
+    columns = [i.id, i.conversation_id, text(i.messages), i.response, i.model, i.model_version,
+               text(i.created_at, True), text(i.meta),
+               signals.c.source, signals.c.score, signals.c.rating, signals.c.verdict, signals.c.correction,
+               text(signals.c.reasons), signals.c.voter, text(signals.c.at, True), signals.c.uid]
     return (select(*columns).join_from(i, signals, signals.c.iid == i.id).where(and_(*conditions))
             .order_by(i.id, signals.c.at, signals.c.uid))
 
@@ -106,33 +125,61 @@ def _content(value: Any) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True)
 
 
+def _loads(value: Any) -> Any:
+    """JSON text to Python (orjson, falling back to `json` for what it rejects, e.g. NaN or huge ints)."""
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
+_SQLITE = sqlite_dialect()
+_PARSE_STAMP = DateTime(timezone=True).dialect_impl(_SQLITE).result_processor(_SQLITE, None)
+
+
+def _stamp(value: Any) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (what `UTCDateTime` returns)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = _PARSE_STAMP(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _signal(row: Any, scale: tuple[float, float]) -> FeedbackSignal:
-    if row.verdict in ("good", "bad"):
-        score, low, high = (1.0 if row.verdict == "good" else -1.0), -1.0, 1.0
-    elif row.score is None and row.rating is not None:
-        score, low, high = row.rating, 1.0, 5.0  # Label Studio rating control: 1..5 stars
+    _, _, _, _, _, _, _, _, source, score, rating, verdict, correction, reasons, voter, at, uid = row
+    if verdict in ("good", "bad"):
+        score, low, high = (1.0 if verdict == "good" else -1.0), -1.0, 1.0
+    elif score is None and rating is not None:
+        score, low, high = rating, 1.0, 5.0  # Label Studio rating control: 1..5 stars
     else:
-        score, low, high = row.score, scale[0], scale[1]
-    reasons = tuple(r for r in (row.reasons or []) if isinstance(r, str))
-    return FeedbackSignal(source=row.source, score=score, scale_min=low, scale_max=high,
-                          correction=row.correction, reasons=reasons, voter=str(row.voter),
-                          created_at=row.at, feedback_id=str(row.uid))
+        low, high = scale
+    reasons = _loads(reasons)
+    reasons = tuple(r for r in reasons if isinstance(r, str)) if reasons else ()
+    return FeedbackSignal(source, score, low, high, correction, reasons, str(voter), _stamp(at), str(uid))
+
+
+def _message(item: Any) -> Message:
+    content = item.get("content")
+    return Message(str(item.get("role", "user")), content if isinstance(content, str) else _content(content))
 
 
 def _record(first: Any, signals: list[FeedbackSignal]) -> Record | None:
     resolution = resolve_label(signals)
     if resolution is None:
         return None
-    meta = first.meta or {}
-    tags = tuple(sorted(str(t) for t in meta.get("tags", []) if isinstance(t, str | int))) \
-        if isinstance(meta.get("tags"), list) else ()
-    messages = tuple(Message(str(m.get("role", "user")), _content(m.get("content")))
-                     for m in (first.messages or []) if isinstance(m, dict))
-    return Record(interaction_id=first.id, conversation_id=first.conversation_id or f"interaction-{first.id}",
-                  messages=messages, response=first.response or "", model=first.model or "",
-                  model_version=first.model_version or "", created_at=first.created_at, label=resolution.label,
-                  rating=resolution.rating, correction=resolution.correction, provenance=resolution.provenance,
-                  reasons=resolution.reasons, tags=tags, metadata={k: v for k, v in meta.items() if k != "tags"})
+    iid, conversation_id, raw_messages, response, model, model_version, created_at, raw_meta = first[:8]
+    meta = _loads(raw_meta) or {}
+    tags = meta.get("tags")
+    tags = tuple(sorted(str(t) for t in tags if isinstance(t, str | int))) if isinstance(tags, list) else ()
+    if "tags" in meta:
+        meta = {k: v for k, v in meta.items() if k != "tags"}
+    messages = tuple(_message(m) for m in (_loads(raw_messages) or []) if isinstance(m, dict))
+    return Record(iid, conversation_id or f"interaction-{iid}", messages, response or "", model or "",
+                  model_version or "", _stamp(created_at), resolution.label, resolution.rating,
+                  resolution.correction, resolution.provenance, resolution.reasons, tags, (), meta)
 
 
 @contextmanager
@@ -173,22 +220,26 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
     result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
     current: Any = None
     signals: list[FeedbackSignal] = []
-    for row in result:
-        if current is not None and row.id != current.id:
-            stats["interactions_scanned"] += 1
-            record = _record(current, signals)
-            if record is None:
-                stats["unresolved"] += 1
-            else:
-                yield record
-            signals = []
-        current = row
-        stats["signals"] += 1
-        signals.append(_signal(row, scale))
+    scanned = unresolved = count = 0
+    for partition in result.partitions(YIELD_PER):
+        count += len(partition)
+        for row in partition:
+            if current is not None and row[0] != current[0]:
+                scanned += 1
+                record = _record(current, signals)
+                if record is None:
+                    unresolved += 1
+                else:
+                    yield record
+                signals = []
+            current = row
+            signals.append(_signal(row, scale))
+        stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)
     if current is not None:
-        stats["interactions_scanned"] += 1
+        scanned += 1
         record = _record(current, signals)
         if record is None:
-            stats["unresolved"] += 1
+            unresolved += 1
         else:
             yield record
+    stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
+import orjson
+
 from feedback.services.datasets.records import Message, PreferencePair, Record
 
 ALLOWED_ROLES = frozenset({"system", "user", "assistant"})
@@ -58,6 +60,15 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
+def dumps_plain(obj: Any) -> bytes:
+    """`dumps(obj).encode()` for values holding only str, int, bool, None, lists and dicts (no floats).
+
+    orjson writes exactly the same bytes as `json.dumps(ensure_ascii=False, separators=(",", ":"))` for those
+    types; floats are left to `dumps` because the two format some of them differently (`1e+16` vs `1e16`).
+    """
+    return orjson.dumps(obj)
+
+
 def messages(items: Iterable[Message]) -> list[dict[str, str]]:
     """Messages as plain `{"role", "content"}` dicts."""
     return [m.as_dict() for m in items]
@@ -98,6 +109,7 @@ class Writer:
     kind: ClassVar[str] = "records"  # "records" or "pairs"
     ext: ClassVar[str] = "jsonl"
     description: ClassVar[str] = ""
+    plain: ClassVar[bool] = False  # rows never hold floats: serialise with `dumps_plain`
 
     def __init__(self, root: Path, **options: Any) -> None:
         self.root = root
@@ -131,7 +143,10 @@ class Writer:
             self.skipped += 1
             return
         handle = self.file(split)
-        handle.write("".join(dumps(r) + "\n" for r in rows).encode(), len(rows))
+        if self.plain:
+            handle.write(b"".join(dumps_plain(r) + b"\n" for r in rows), len(rows))
+        else:
+            handle.write("".join(dumps(r) + "\n" for r in rows).encode(), len(rows))
 
     def close(self) -> list[FileInfo]:
         """Finish and close every file (in split order)."""

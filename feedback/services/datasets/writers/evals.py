@@ -42,6 +42,7 @@ class OpenAIEvalsWriter(Writer):
     """OpenAI evals samples: `{"input": [messages], "ideal": str}`."""
 
     name = "openai_evals"
+    plain = True
     description = "OpenAI evals samples JSONL"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ class OpenAISftWriter(Writer):
     """`{"messages": [...prompt, {"role": "assistant", "content": ideal}]}` (OpenAI chat fine-tuning)."""
 
     name = "openai_sft"
+    plain = True
     description = "OpenAI chat fine-tuning JSONL (ideal answers)"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
@@ -38,6 +39,7 @@ class TrlSftPromptCompletionWriter(Writer):
     """TRL conversational prompt-completion form: `{"prompt": [...], "completion": [assistant]}`."""
 
     name = "trl_sft_prompt_completion"
+    plain = True
     description = "TRL SFT, conversational prompt/completion form"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
@@ -52,6 +54,7 @@ class TrlKtoWriter(Writer):
     """TRL unpaired preference: `{"prompt", "completion", "label": bool}`; corrections add a desirable row."""
 
     name = "trl_kto"
+    plain = True
     description = "TRL KTO/BCO unpaired preference"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
@@ -69,6 +72,7 @@ class OpenAIDpoWriter(Writer):
     """OpenAI preference fine-tuning: `{"input": {"messages"}, "preferred_output", "non_preferred_output"}`."""
 
     name = "openai_dpo"
+    plain = True
     kind = "pairs"
     description = "OpenAI DPO preference JSONL"
 
@@ -84,6 +88,7 @@ class TrlPreferenceWriter(Writer):
     """TRL preference (DPO/ORPO/reward): `{"prompt": [...], "chosen": [assistant], "rejected": [assistant]}`."""
 
     name = "trl_preference"
+    plain = True
     kind = "pairs"
     description = "TRL preference, conversational prompt/chosen/rejected"
 

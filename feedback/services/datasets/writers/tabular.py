@@ -15,6 +15,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -83,7 +84,7 @@ class HfDatasetWriter(Writer):
     def __init__(self, root: Path, **options: Any) -> None:
         super().__init__(root, **options)
         self.row_group_size = int(options.get("row_group_size", 10_000))
-        self._buffers: dict[str, list[dict[str, Any]]] = {}
+        self._buffers: dict[str, dict[str, list[Any]]] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._counts: dict[str, int] = {}
 
@@ -92,23 +93,52 @@ class HfDatasetWriter(Writer):
         return [flat_row(item, split)]
 
     def write(self, item: Record | PreferencePair, split: str) -> None:
-        buffer = self._buffers.setdefault(split, [])
-        buffer.append(flat_row(item, split))  # type: ignore[arg-type]
-        if len(buffer) >= self.row_group_size:
+        """Append the record's values to the split's column buffers (the same values `flat_row` gives)."""
+        assert isinstance(item, Record)
+        columns = self._buffers.get(split)
+        if columns is None:
+            columns = self._buffers[split] = {c: [] for c in (*COLUMNS, "roles", "contents", "counts")}
+        provenance = item.provenance
+        for name, value in (
+                ("interaction_id", item.interaction_id), ("conversation_id", item.conversation_id),
+                ("split", split), ("model", item.model), ("model_version", item.model_version),
+                ("created_at", item.created_at.astimezone(UTC)), ("label", item.label), ("rating", item.rating),
+                ("label_provenance", provenance.tag()), ("agreement", round(provenance.agreement, 6)),
+                ("response", item.response), ("correction", item.correction), ("ideal", item.ideal),
+                ("reasons", list(item.reasons)), ("tags", list(item.tags)),
+                ("extra", json.dumps(dict(item.metadata), sort_keys=True, ensure_ascii=False, default=str))):
+            columns[name].append(value)
+        columns["roles"].extend(m.role for m in item.messages)
+        columns["contents"].extend(m.content for m in item.messages)
+        columns["counts"].append(len(item.messages))
+        if len(columns["counts"]) >= self.row_group_size:
             self._flush(split)
 
+    def _table(self, columns: dict[str, list[Any]]) -> pa.Table:
+        offsets = np.zeros(len(columns["counts"]) + 1, dtype=np.int32)
+        np.cumsum(columns["counts"], out=offsets[1:])
+        message_type = SCHEMA.field("messages").type
+        structs = pa.StructArray.from_arrays(
+            [pa.array(columns["roles"], pa.string()), pa.array(columns["contents"], pa.string())],
+            fields=list(message_type.value_type))
+        arrays = {"messages": pa.ListArray.from_arrays(pa.array(offsets), structs, type=message_type)}
+        for field in SCHEMA:
+            if field.name != "messages":
+                arrays[field.name] = pa.array(columns[field.name], field.type)
+        return pa.Table.from_arrays([arrays[c] for c in COLUMNS], schema=SCHEMA)
+
     def _flush(self, split: str) -> None:
-        buffer = self._buffers.get(split)
-        if not buffer:
+        columns = self._buffers.get(split)
+        if not columns or not columns["counts"]:
             return
         writer = self._writers.get(split)
         if writer is None:
             path = self.root / self.name / "data" / f"{split}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = self._writers[split] = pq.ParquetWriter(path, SCHEMA, compression="zstd")
-        writer.write_table(pa.Table.from_pylist(buffer, schema=SCHEMA), row_group_size=self.row_group_size)
-        self._counts[split] = self._counts.get(split, 0) + len(buffer)
-        self._buffers[split] = []
+        writer.write_table(self._table(columns), row_group_size=self.row_group_size)
+        self._counts[split] = self._counts.get(split, 0) + len(columns["counts"])
+        del self._buffers[split]
 
     def close(self) -> list[FileInfo]:
         infos = []
