@@ -9,6 +9,7 @@ from feedback.api.spec import route
 from feedback.db import get_session
 from feedback.queue import enqueue
 from feedback.schemas.routing import (
+    AdjudicationUpdate,
     BackfillRequest,
     ConnectionCreate,
     ConnectionOut,
@@ -75,6 +76,20 @@ def update_connection(connection_id: int):
     session = get_session()
     row = connections.get_connection(session, project_id, connection_id)
     connections.update_token(session, row, body.token)
+    session.commit()
+    return connection_out(row)
+
+
+@route(bp, "/labelstudio/connections/<int:connection_id>/adjudication", "PUT",
+       summary="Set where annotator disagreements go", tag="routing", body=AdjudicationUpdate,
+       responses={200: ConnectionOut})
+def set_adjudication(connection_id: int):
+    """Interactions whose annotators disagree on the verdict are routed once to that connection's project."""
+    project_id = _admin()
+    body = parse_body(AdjudicationUpdate)
+    session = get_session()
+    row = connections.get_connection(session, project_id, connection_id)
+    connections.set_adjudication(session, row, body.connection_id)
     session.commit()
     return connection_out(row)
 

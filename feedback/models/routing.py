@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from feedback.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
 
 OUTBOX_STATES = ("pending", "delivered", "failed")
-OUTBOX_TRIGGERS = ("interaction", "feedback", "backfill", "requeue", "selection")
+OUTBOX_TRIGGERS = ("interaction", "feedback", "backfill", "requeue", "selection", "adjudication")
 
 
 class LabelStudioConnection(Base):
@@ -36,6 +36,9 @@ class LabelStudioConnection(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     webhook_secret_digest: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where tasks whose annotators disagree on the verdict go for adjudication (another connection).
+    adjudication_connection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("labelstudio_connections.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -96,6 +96,8 @@ class ConnectionCreate(Strict):
     ls_project_id: DbInt | None = None
     webhook_url: AnyHttpUrl | None = Field(default=None, description="Default: this service's webhook URL.")
     register_webhook: bool = True
+    adjudication_connection_id: DbInt | None = Field(
+        default=None, description="Connection that receives interactions whose annotators disagree.")
 
     @model_validator(mode="after")
     def _custom_needs_xml(self) -> ConnectionCreate:
@@ -116,6 +118,7 @@ class ConnectionOut(BaseModel):
     webhook_id: int | None
     webhook_url: str | None
     active: bool
+    adjudication_connection_id: int | None = None
     created_at: datetime
 
 
@@ -191,6 +194,12 @@ class JobOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class AdjudicationUpdate(Strict):
+    """Where this connection's annotator disagreements go (another connection of the project), or null."""
+
+    connection_id: DbInt | None
 
 
 class TokenUpdate(Strict):

@@ -21,6 +21,7 @@ from feedback.errors import NotFound
 from feedback.models import Interaction, LabelStudioConnection, OutboxItem, Project
 from feedback.models.annotation import LSAnnotationRecord
 from feedback.services import feedback as feedback_service
+from feedback.services.adjudication import route_disagreement
 from feedback.services.annotations import NormalisedAnnotation
 from feedback.services.projects import feedback_key_spec, reason_ids
 from feedback.services.sql import dialect_insert
@@ -95,7 +96,9 @@ def store_annotation(session: Session, connection: LabelStudioConnection, norm: 
     record.received_via = via
     record.updated_at = utcnow()
     session.flush()
-    return StoreResult(record, changed=True, feedback_written=write_feedback(session, connection, record))
+    written = write_feedback(session, connection, record)
+    route_disagreement(session, connection, record.interaction_id)
+    return StoreResult(record, changed=True, feedback_written=written)
 
 
 def _feedback_values(project: Project, record: LSAnnotationRecord) -> list[tuple[str, dict[str, Any]]]:

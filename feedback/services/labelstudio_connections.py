@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback.db import utcnow
-from feedback.errors import ApiError, Conflict, NotFound, Unauthorized
+from feedback.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
 from feedback.models import LabelStudioConnection
 from feedback.schemas.routing import ConnectionCreate
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError, LabelStudioRejected
@@ -80,6 +80,8 @@ def create_connection(session: Session, project_id: int, body: ConnectionCreate,
     except IntegrityError as exc:
         raise Conflict(f"a Label Studio connection named {body.name!r} already exists",
                        code="connection_exists") from exc
+    if body.adjudication_connection_id is not None:
+        set_adjudication(session, connection, body.adjudication_connection_id)
     if body.register_webhook:
         hook_url = str(body.webhook_url) if body.webhook_url else \
             base_url.rstrip("/") + WEBHOOK_PATH.format(connection_id=connection.id)
@@ -116,6 +118,16 @@ def get_connection(session: Session, project_id: int, connection_id: int) -> Lab
     if connection is None or connection.project_id != project_id:
         raise NotFound(f"no Label Studio connection {connection_id} in this project", code="connection_not_found")
     return connection
+
+
+def set_adjudication(session: Session, connection: LabelStudioConnection, target_id: int | None) -> None:
+    """Send this connection's annotator disagreements to connection `target_id` (same project, not itself)."""
+    if target_id is not None:
+        if target_id == connection.id:
+            raise ValidationFailed("a connection cannot adjudicate its own disagreements")
+        get_connection(session, connection.project_id, target_id)
+    connection.adjudication_connection_id, connection.updated_at = target_id, utcnow()
+    session.flush()
 
 
 def update_token(session: Session, connection: LabelStudioConnection, token: str) -> None:

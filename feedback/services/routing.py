@@ -107,10 +107,11 @@ def evaluate(session: Session, project_id: int, interactions: Sequence[Interacti
                          "trigger": trigger, "reason": {"rule": rule.name, "conditions": rule.conditions},
                          "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now})
             break
-    return _insert(session, rows)
+    return insert_items(session, rows)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+def insert_items(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert outbox rows (an existing (connection, interaction, generation) is skipped); kick after commit."""
     if not rows:
         return []
     table = OutboxItem.__table__
@@ -155,7 +156,7 @@ def requeue(session: Session, project_id: int, connection_id: int, interaction_i
              "generation": generations[i] + 1 if i in generations else 0, "trigger": "requeue",
              "reason": {"requeue": True}, "status": "pending", "attempts": 0, "next_attempt_at": now,
              "created_at": now} for i in wanted]
-    return _insert(session, rows)
+    return insert_items(session, rows)
 
 
 def backfill(session: Session, project_id: int, since: datetime | None = None, until: datetime | None = None,

@@ -17,6 +17,7 @@ def connection_out(row: LabelStudioConnection) -> dict[str, Any]:
     return ConnectionOut(id=row.id, name=row.name, url=row.url, token_kind=row.token_kind,
                          ls_project_id=row.ls_project_id, template=row.template, webhook_id=row.webhook_id,
                          webhook_url=row.webhook_url, active=row.active, created_at=row.created_at,
+                         adjudication_connection_id=row.adjudication_connection_id,
                          ).model_dump(mode="json")
 
 
