@@ -8,27 +8,29 @@ share one migrated database without seeing each other's rows.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import psycopg
 import pytest
 import redis
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from feedback import create_app
 from feedback.config import Settings
 from feedback.db import get_db
 from feedback.services import keys, migrations, projects
+from tests.databases import temporary_database
 
 pytest_plugins = ["tests.labelstudio_fixtures"]
 
-PG_ADMIN_URL = os.environ.get("FEEDBACK_TEST_PG_ADMIN", "postgresql://127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("FEEDBACK_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -47,21 +49,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database of its own for this session (per xdist worker); dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'feedback.db'}"
+    with temporary_database(backend, tmp_path_factory.mktemp("db"), prefix="fl_test") as url:
         migrations.upgrade(url)
         yield url
-        return
-    name = f"fl_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        migrations.upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -168,3 +158,34 @@ def log_interaction(client: FlaskClient, project: ProjectKeys, **fields) -> dict
     answer = client.post("/api/v1/interactions", json=body, headers=project.headers("ingest"))
     assert answer.status_code in (200, 201), answer.get_json()
     return answer.get_json()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """The session's app served over real HTTP on a free loopback port (browsers, Label Studio webhooks)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (browser downloads are impossible here)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    playwright = sync_api.sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()

@@ -10,7 +10,6 @@ Fixtures:
 - ``labelstudio_project``: function-scoped factory ``make(template="response_review", reasons=None,
   title=None) -> project id`` that deletes the projects it made at teardown.
 - ``webhook_receiver``: a loopback HTTP server recording POSTs, yields ``(url, [(headers, body), ...])``.
-- ``live_app``: session-scoped base URL of the test ``app`` served over real HTTP on loopback (webhooks).
 
 Set ``FEEDBACK_SKIP_LABELSTUDIO=1`` to skip these tests deliberately; they are otherwise skipped only when
 Label Studio cannot be installed at all (for example no package index), with the reason shown.
@@ -103,16 +102,3 @@ def webhook_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]
         thread.join(5)
 
 
-@pytest.fixture(scope="session")
-def live_app(app) -> Iterator[str]:
-    """The session's Flask app served over real HTTP on loopback (so Label Studio can call webhooks)."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)

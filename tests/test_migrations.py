@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 from feedback.db import Base
 from feedback.models import *  # noqa: F403  (all tables registered on Base.metadata)
 from feedback.services import migrations
-from tests.conftest import PG_ADMIN_URL
+from tests.databases import temporary_database
 
 
 def test_single_head():
@@ -22,17 +19,8 @@ def test_single_head():
 
 @pytest.fixture
 def empty_database_url(backend, tmp_path):
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    name = f"fl_mig_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(backend, tmp_path, prefix="fl_mig") as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:

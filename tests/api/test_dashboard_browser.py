@@ -3,7 +3,6 @@ and nothing shown without signing in. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,46 +11,18 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from tests.api.dashboard_seed import seed
 from tests.conftest import ProjectKeys
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CSP_RECORDER = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
   {directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample}));
 """
-
-
-@pytest.fixture(scope="module")
-def server(app: Flask) -> Iterator[str]:
-    """The real app on a free loopback port."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright (never a downloaded browser)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    playwright = sync_api.sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 class Watched:
@@ -81,18 +52,18 @@ def watched(browser: Any) -> Iterator[Watched]:
     w.context.close()
 
 
-def test_unauthenticated_visitor_sees_only_the_sign_in_page(server: str, watched: Watched, client: FlaskClient,
+def test_unauthenticated_visitor_sees_only_the_sign_in_page(live_server: str, watched: Watched, client: FlaskClient,
                                                              app: Flask, project: ProjectKeys) -> None:
     seed(app, client, project, n=30)
     page = watched.page
-    page.goto(server + "/dashboard")
-    assert page.url == server + "/dashboard/login"
+    page.goto(live_server + "/dashboard")
+    assert page.url == live_server + "/dashboard/login"
     assert page.get_by_label("Admin API key").is_visible()
     assert project.slug not in page.content()
     page.get_by_label("Admin API key").fill(project.ingest_key)
     page.get_by_role("button", name="Sign in").click()
     assert page.get_by_role("alert").inner_text() == "the dashboard needs an admin key"
-    assert page.url == server + "/dashboard/login"
+    assert page.url == live_server + "/dashboard/login"
     page.get_by_label("Admin API key").fill("fl_admin_not-a-real-key")
     page.get_by_role("button", name="Sign in").click()
     assert "unknown API key" in page.get_by_role("alert").inner_text()
@@ -103,15 +74,15 @@ def test_unauthenticated_visitor_sees_only_the_sign_in_page(server: str, watched
     assert [e for e in watched.errors if "401" not in e and "403" not in e] == []
 
 
-def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, client: FlaskClient, app: Flask,
+def test_dashboard_renders_seeded_data_under_csp(live_server: str, watched: Watched, client: FlaskClient, app: Flask,
                                                  project: ProjectKeys, tmp_path: Path) -> None:
     seeded = seed(app, client, project, snapshot_dir=tmp_path)
     page = watched.page
-    page.goto(server + "/dashboard/login")
+    page.goto(live_server + "/dashboard/login")
     page.get_by_label("Admin API key").fill(project.admin_key)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
-    response = page.goto(server + "/dashboard?range=7d")
+    response = page.goto(live_server + "/dashboard?range=7d")
     assert response.status == 200
     assert "default-src 'none'" in response.headers["content-security-policy"]
     assert "unsafe-inline" not in response.headers["content-security-policy"]
@@ -154,5 +125,5 @@ def test_dashboard_renders_seeded_data_under_csp(server: str, watched: Watched, 
 
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
-    page.goto(server + "/dashboard")
-    assert page.url == server + "/dashboard/login"
+    page.goto(live_server + "/dashboard")
+    assert page.url == live_server + "/dashboard/login"

@@ -64,10 +64,10 @@ def wait_until(check, timeout=10.0):
 
 
 @pytest.fixture
-def routed(app, client, project, live_app, labelstudio, labelstudio_client):
+def routed(app, client, project, live_server, labelstudio, labelstudio_client):
     """A connection whose webhook points at the live app, and one thumbs-down interaction delivered as a task."""
     admin = project.headers("admin")
-    answer = client.post("/api/v1/labelstudio/connections", headers=admin, base_url=live_app,
+    answer = client.post("/api/v1/labelstudio/connections", headers=admin, base_url=live_server,
                          json={"name": "review", "url": labelstudio.url, "token": labelstudio.token})
     assert answer.status_code == 201, answer.get_json()
     connection = answer.get_json()

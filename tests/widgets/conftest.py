@@ -18,9 +18,6 @@ from werkzeug.serving import make_server
 from feedback.db import get_db
 from feedback.models import Feedback, FeedbackRevision
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE = Path(__file__).resolve().parents[2] / "widgets" / "node_modules" / "axe-core" / "axe.min.js"
 
 # Collects widget events and CSP violations from the first script on every page.
@@ -32,17 +29,6 @@ for (const name of ['feedback-change', 'feedback-sent', 'feedback-error'])
 document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
   {directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample}));
 """
-
-
-@pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[str]:
-    """The real app served by werkzeug on a free loopback port, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 class HostPages:
@@ -76,19 +62,6 @@ def host_pages() -> Iterator[HostPages]:
     yield pages
     server.shutdown()
     thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    playwright = sync_api.sync_playwright().start()
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    playwright.stop()
 
 
 @pytest.fixture
