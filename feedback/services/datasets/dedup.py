@@ -25,6 +25,14 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _SLICE = 8192
 
 
+class _WordHashes(dict[str, int]):
+    """Word -> nonzero CRC-32 of its UTF-8 bytes, computed on first lookup."""
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = zlib.crc32(word.encode()) or 1
+        return value
+
+
 class SortedKeySet:
     """A set of uint64 keys kept as a few sorted arrays (sizes roughly doubling), vectorised lookups."""
 
@@ -80,7 +88,7 @@ class Deduper:
         self._exact_keys = SortedKeySet()
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
-        self._word_hashes: dict[str, int] = {}
+        self._word_hashes = _WordHashes()
 
     def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """32-bit word k-gram hashes and their owning row (rows shorter than k words hash to one value)."""
@@ -89,12 +97,7 @@ class Deduper:
         if len(cache) > 500_000:
             cache.clear()
         split = [text.split(" ") for text in texts]
-        flat = list(chain.from_iterable(split))
-        hashes = list(map(cache.get, flat))
-        if None in hashes:  # words not seen yet: hash them once
-            for word in {w for w, h in zip(flat, hashes, strict=True) if h is None}:
-                cache[word] = zlib.crc32(word.encode()) or 1
-            hashes = list(map(cache.__getitem__, flat))
+        hashes = list(map(cache.__getitem__, chain.from_iterable(split)))
         lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
         tok = np.asarray(hashes, dtype=np.uint64)
         own = np.repeat(np.arange(len(split), dtype=np.int64), lengths)

@@ -33,7 +33,7 @@ from feedback.services.datasets.versions import (
 from feedback.services.datasets.writers import FORMATS, FileInfo, Writer
 from feedback.services.datasets.writers.base import HashingFile
 
-BATCH = 1024
+BATCH = 4096
 
 
 @dataclass(frozen=True)

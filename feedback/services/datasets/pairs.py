@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, OrderedDict
 
 from feedback.services.datasets.records import Message, PreferencePair, Record
 
@@ -38,7 +38,8 @@ class PairBuilder:
         self.origins = frozenset(origins)
         self.max_pending = max_pending
         # per waiting prompt only what a pair needs from the earlier row: label, response, id, conversation
-        self._pending: dict[tuple[str, bytes], tuple[str, str, int, str]] = {}
+        # (insertion-ordered: the oldest is evicted in O(1) with popitem(last=False))
+        self._pending: OrderedDict[tuple[str, bytes], tuple[str, str, int, str]] = OrderedDict()
         self.counts: Counter[str] = Counter()
 
     def pairs_for(self, record: Record, split: str) -> list[PreferencePair]:
@@ -70,7 +71,7 @@ class PairBuilder:
         if waiting is None:
             self._pending[key] = (record.label, record.response, record.interaction_id, record.conversation_id)
             if len(self._pending) > self.max_pending:
-                self._pending.pop(next(iter(self._pending)))
+                self._pending.popitem(last=False)
                 self.counts["thumbs_evicted"] += 1
             return None
         label, response, other_id, other_conversation = waiting
