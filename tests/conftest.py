@@ -40,6 +40,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="database backend for the suite")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, skip what does not depend on the database backend (it ran in the SQLite pass):
+    pure computations and browser tests, whose server-side behaviour the API tests cover on both backends."""
+    if config.getoption("--db") == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="backend-independent: runs once, in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("once") or item.get_closest_marker("browser"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     """`sqlite` or `postgres`."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

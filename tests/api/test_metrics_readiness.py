@@ -23,7 +23,7 @@ from feedback.config import Settings
 from feedback.db import get_db
 from feedback.models import LabelStudioConnection
 from feedback.services import migrations, projects
-from tests.conftest import PG_ADMIN_URL
+from tests.databases import PG_ADMIN_URL
 
 
 def _free_port() -> int:

@@ -18,6 +18,8 @@ from feedback.services.agreement import (
 )
 from tests.conftest import SHARED_DATASETS
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 DAVIDSON = SHARED_DATASETS / "davidson-hate-offensive" / "labeled_data.csv"
 
 # Fleiss (1971) as worked on the Wikipedia page: 10 subjects, 14 raters, 5 categories, kappa = 0.210.

@@ -16,6 +16,8 @@ from feedback.services.annotations import (
 )
 from feedback.services.labelstudio_templates import pairwise_task, review_task
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 CONVERSATION = [{"role": "user", "content": "Is it safe to mix bleach and vinegar?"}]
 REASONS = [{"id": "unsafe", "label": "Unsafe"}, {"id": "incorrect", "label": "Incorrect"}]
 BAD_REVIEW = [

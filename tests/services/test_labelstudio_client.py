@@ -13,7 +13,7 @@ from feedback.services.labelstudio_client import (
 from feedback.services.labelstudio_local import free_port
 from feedback.services.labelstudio_templates import pairwise_task, review_task
 
-pytestmark = pytest.mark.labelstudio
+pytestmark = [pytest.mark.labelstudio, pytest.mark.once]
 
 CONVERSATION = [{"role": "user", "content": "What is the capital of Australia?"}]
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.widgets.conftest import AXE, ask, wait_for
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = ROOT / "feedback" / "static" / "widget"
 BUDGET = 6 * 1024

@@ -18,6 +18,8 @@ from feedback.services.datasets.pii import PiiScrubber, luhn_valid
 from feedback.services.datasets.records import FeedbackSignal
 from feedback.services.datasets.splits import Splitter
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 
 def sig(source: str, score: float | None, voter: str, minute: int = 0, **kw: object) -> FeedbackSignal:
     return FeedbackSignal(source=source, score=score, voter=voter, feedback_id=f"{voter}-{minute}",  # type: ignore[arg-type]

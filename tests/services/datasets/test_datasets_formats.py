@@ -25,6 +25,8 @@ from feedback.services.datasets.export import export_snapshot
 from feedback.services.datasets.records import PairwiseJudgement
 from feedback.services.datasets.writers import FORMATS
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 
 def _records() -> list:
     out = []

@@ -16,6 +16,8 @@ from feedback.services.datasets.export import export_snapshot
 from feedback.services.datasets.versions import list_versions, snapshot_path
 from feedback.services.datasets.writers import FORMATS
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 PARAMS = {"name": "support", "formats": sorted(FORMATS), "seed": 7}
 
 

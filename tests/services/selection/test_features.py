@@ -10,6 +10,8 @@ from feedback.services.selection.features import N_NUMERIC
 from feedback.services.selection.model import QualityModel, combine_labels, train_quality_model
 from tests.services.selection.davidson import davidson_slice
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 SMALL = FeatureSpec(response_bits=10, prompt_bits=8, model_bits=3)
 
 

@@ -9,6 +9,8 @@ from feedback.errors import ValidationFailed
 from feedback.services.selection import Pool, SelectionParamsError, TrainingSet, parse_params, select
 from tests.services.selection.davidson import davidson_slice, seed_training
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 
 @pytest.fixture(scope="module")
 def data():

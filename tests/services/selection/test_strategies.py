@@ -9,6 +9,8 @@ from feedback.services.selection import STRATEGIES, Pool, select, train_quality_
 from feedback.services.selection.strategies import uncertainty
 from tests.services.selection.davidson import davidson_slice, seed_training
 
+pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
+
 
 @pytest.fixture(scope="module")
 def data():
