@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
 from feedback.db import get_session
@@ -56,9 +56,15 @@ def parse_query(model: type[M]) -> M:
 
 
 def principal() -> Principal:
-    """The authenticated caller of this request (resolved once per request)."""
-    if "principal" not in g:
-        g.principal = authenticate(get_session(), current_app.extensions["feedback.signer"],
-                                   request.headers.get("Authorization"),
-                                   request.headers.get("X-Feedback-Token"), request.headers.get("Origin"))
-    return g.principal
+    """The authenticated caller of this request (resolved once per request).
+
+    Kept on the request, not on `g`: an app context (and its `g`) can outlive one request, as in tests or CLI
+    code that issues several requests inside one context.
+    """
+    cached = request.environ.get("feedback.principal")
+    if cached is None:
+        cached = authenticate(get_session(), current_app.extensions["feedback.signer"],
+                              request.headers.get("Authorization"),
+                              request.headers.get("X-Feedback-Token"), request.headers.get("Origin"))
+        request.environ["feedback.principal"] = cached
+    return cached
