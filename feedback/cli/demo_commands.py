@@ -80,6 +80,11 @@ def demo(ctx: click.Context, host: str, port: int, no_labelstudio: bool, labelst
         children.append(_child(["serve", "--host", host, "--port", str(port)], env))
         if not _wait_http(f"{base}/healthz", 60):
             raise click.ClickException(f"the service did not answer on {base}/healthz")
+        if labelstudio is not None:
+            with app_session(ctx) as session:
+                demo_setup.ensure_demo_routing(session, labelstudio.url, labelstudio.token, base)
+            click.echo("Label Studio is wired to the demo: a thumbs-down or a low-confidence answer becomes a "
+                       "review task; annotations come back by webhook.")
         _print_summary(base, keys, labelstudio, settings.data_dir)
         _wait(children, exit_after)
     finally:

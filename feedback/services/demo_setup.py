@@ -7,10 +7,14 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback.errors import NotFound, Unauthorized
-from feedback.services import keys, projects
+from feedback.models import LabelStudioConnection
+from feedback.schemas.routing import ConnectionCreate, RuleConditions, RuleCreate
+from feedback.services import keys, projects, routing_rules
+from feedback.services import labelstudio_connections as connections
 
 DEMO_SLUG = "demo"
 KEYS_FILE = "demo-keys.json"
@@ -55,3 +59,29 @@ def ensure_demo_project(session: Session, data_dir: Path, origins: list[str]) ->
     with os.fdopen(fd, "w") as handle:
         json.dump(asdict(demo), handle, indent=2)
     return demo
+
+
+DEMO_CONNECTION = "demo-review"
+
+
+def ensure_demo_routing(session: Session, labelstudio_url: str, token: str, service_url: str) -> int:
+    """Connect the demo project to the local Label Studio (once) with two rules: thumbs down, and confidence
+    below 0.5. Returns the connection id. A connection to another Label Studio address is replaced."""
+    project = projects.get_project_by_slug(session, DEMO_SLUG)
+    existing = session.scalar(select(LabelStudioConnection).where(
+        LabelStudioConnection.project_id == project.id, LabelStudioConnection.name == DEMO_CONNECTION))
+    if existing is not None and existing.url == labelstudio_url.rstrip("/"):
+        return existing.id
+    if existing is not None:
+        connections.delete_connection(session, existing)
+        session.flush()
+    body = ConnectionCreate(name=DEMO_CONNECTION, url=labelstudio_url, token=token, title="feedback-loop demo review")
+    connection = connections.create_connection(session, project.id, body, service_url,
+                                               reasons=project.settings.get("reasons"))
+    for name, conditions, priority in (("thumbs-down", {"thumbs_down": True}, 10),
+                                       ("low-confidence", {"confidence_below": 0.5}, 20)):
+        routing_rules.create_rule(session, project.id, RuleCreate(
+            name=f"demo-{name}", connection_id=connection.id, priority=priority,
+            conditions=RuleConditions(**conditions)))
+    session.commit()
+    return connection.id
