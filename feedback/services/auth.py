@@ -40,11 +40,11 @@ def authenticate(session: Session, signer: TokenSigner, authorization: str | Non
     if not credential:
         raise Unauthorized("missing credentials: send an API key or a feedback token")
     if credential.startswith(keys.KEY_PREFIX):
-        key = keys.authenticate(session, credential)
+        key = keys.authenticate_cached(session, credential)
         if "widget" in key.scopes and (origin is None or keys_origin(origin) not in key.allowed_origins):
             raise Forbidden("this widget key is not allowed from this origin", code="origin_not_allowed",
                             details={"origin": origin})
-        return Principal(project_id=key.project_id, kind="key", scopes=frozenset(key.scopes), key_id=key.id)
+        return Principal(project_id=key.project_id, kind="key", scopes=key.scopes, key_id=key.id)
     claims = signer.verify(credential)
     return Principal(project_id=claims.project_id, kind="token", interaction_id=claims.interaction_id,
                      end_user_id=claims.end_user_id)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback.errors import Conflict, NotFound, ValidationFailed
 from feedback.models import Project
 from feedback.schemas.project import ProjectSettings
-from feedback.services import keys
+from feedback.services import hotcache, keys
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _POSITIVE = {
@@ -89,6 +90,32 @@ def get_project(session: Session, project_id: int) -> Project:
     return project
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    """A project's id and settings as a snapshot for the ingest hot path (treat `settings` as read-only)."""
+
+    id: int
+    settings: dict[str, Any]
+
+
+# Settings are read by every feedback write: cached per process for at most 2 s (dropped at once, and again at
+# commit, when this process updates the project; other processes see an update within 2 s).
+SETTINGS_CACHE = hotcache.TTLCache("project_settings")
+_SETTINGS = select(Project.id, Project.settings).where(Project.id == bindparam("pid"))
+
+
+def project_view(session: Session, project_id: int) -> ProjectView:
+    """The project's id and settings (cached, see SETTINGS_CACHE), else NotFound."""
+    def load() -> ProjectView | None:
+        row = session.connection().execute(_SETTINGS, {"pid": project_id}).first()
+        return ProjectView(row.id, row.settings or {}) if row is not None else None
+
+    view = SETTINGS_CACHE.get_or_load(session, project_id, load)
+    if view is None:
+        raise NotFound(f"no project {project_id}")
+    return view
+
+
 def get_project_by_slug(session: Session, slug: str) -> Project:
     """A project by slug, else NotFound."""
     project = session.scalar(select(Project).where(Project.slug == slug))
@@ -104,14 +131,15 @@ def update_project(session: Session, project: Project, name: str | None = None,
         project.name = name
     if settings is not None:
         project.settings = validate_settings(settings)
+        hotcache.invalidate(session, SETTINGS_CACHE, project.id)
     return project
 
 
-def feedback_key_spec(project: Project, key: str) -> dict[str, Any] | None:
+def feedback_key_spec(project: Project | ProjectView, key: str) -> dict[str, Any] | None:
     """The declared spec of a feedback key, or None when the project does not declare it."""
     return (project.settings or {}).get("feedback_keys", {}).get(key)
 
 
-def reason_ids(project: Project) -> set[str]:
+def reason_ids(project: Project | ProjectView) -> set[str]:
     """The ids of the project's reason taxonomy."""
     return {reason["id"] for reason in (project.settings or {}).get("reasons", [])}

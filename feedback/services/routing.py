@@ -23,7 +23,14 @@ from feedback.db import utcnow
 from feedback.errors import NotFound
 from feedback.models import Feedback, Interaction, LabelStudioConnection, OutboxItem, RoutingRule
 from feedback.services.outbox import kick_delivery
-from feedback.services.routing_rules import conditions_hold, enabled_rules, sampled_in, uses_feedback
+from feedback.services.routing_rules import (
+    RuleView,
+    cached_rules,
+    conditions_hold,
+    enabled_rules,
+    sampled_in,
+    uses_feedback,
+)
 from feedback.services.sql import dialect_insert
 
 log = logging.getLogger(__name__)
@@ -55,16 +62,18 @@ def used_today(session: Session, rule_ids: Sequence[int], now: datetime | None =
 def _feedback_by_interaction(session: Session, ids: list[int]) -> dict[int, list[Feedback]]:
     found: dict[int, list[Feedback]] = defaultdict(list)
     for start in range(0, len(ids), 900):
+        # populate_existing: rows written with Core statements in this transaction are read as they are now
         for row in session.scalars(select(Feedback).where(Feedback.interaction_id.in_(ids[start:start + 900]),
-                                                          Feedback.source == "end_user")):
+                                                          Feedback.source == "end_user").execution_options(
+                                                              populate_existing=True)):
             found[row.interaction_id].append(row)
     return found
 
 
-def _candidates(rules: list[RoutingRule], interactions: Sequence[Interaction],
-                feedback: dict[int, list[Feedback]]) -> dict[tuple[int, int], list[RoutingRule]]:
+def _candidates(rules: Sequence[RoutingRule | RuleView], interactions: Sequence[Interaction],
+                feedback: dict[int, list[Feedback]]) -> dict[tuple[int, int], list[RoutingRule | RuleView]]:
     """(interaction, connection) -> the rules that match and sample in, in priority order."""
-    found: dict[tuple[int, int], list[RoutingRule]] = defaultdict(list)
+    found: dict[tuple[int, int], list[RoutingRule | RuleView]] = defaultdict(list)
     for interaction in interactions:
         rows = feedback.get(interaction.id, [])
         for rule in rules:
@@ -74,13 +83,26 @@ def _candidates(rules: list[RoutingRule], interactions: Sequence[Interaction],
     return found
 
 
-def evaluate(session: Session, project_id: int, interactions: Sequence[Interaction], trigger: str) -> list[int]:
-    """Apply the project's rules to `interactions`; write outbox items; return their ids. Caller commits."""
-    if not interactions:
-        return []
-    rules = enabled_rules(session, project_id)
+def applicable_rules(session: Session, project_id: int, trigger: str,
+                     fresh: bool = False) -> Sequence[RoutingRule | RuleView]:
+    """The enabled rules that can match on `trigger`: from the 2 s cache, or as stored now (`fresh`)."""
+    rules: Sequence[RoutingRule | RuleView] = (enabled_rules(session, project_id) if fresh
+                                               else cached_rules(session, project_id))
     if trigger == "interaction":
         rules = [r for r in rules if not uses_feedback(r.conditions)]
+    return rules
+
+
+def evaluate(session: Session, project_id: int, interactions: Sequence[Interaction], trigger: str) -> list[int]:
+    """Apply the project's rules to `interactions`; write outbox items; return their ids. Caller commits.
+
+    The cached rules only serve to find out cheaply that nothing matches; when something may be routed, the
+    rules are read again in this transaction and decide (so a rule or connection deleted in another process
+    within the cache's 2 s is never used for a write).
+    """
+    if not interactions or not applicable_rules(session, project_id, trigger):
+        return []
+    rules = applicable_rules(session, project_id, trigger, fresh=True)
     if not rules:
         return []
     needs_feedback = trigger != "interaction" and any(uses_feedback(r.conditions) for r in rules)
@@ -128,10 +150,16 @@ def on_interactions(session: Session, project_id: int, interactions: Sequence[In
     return evaluate(session, project_id, interactions, "interaction")
 
 
-def on_feedback(session: Session, project_id: int, interaction: Interaction, source: str) -> list[int]:
-    """Routing after end-user feedback changed on `interaction` (annotator/model feedback never routes)."""
-    if source != "end_user":
+def on_feedback(session: Session, project_id: int, interaction: Interaction | int, source: str) -> list[int]:
+    """Routing after end-user feedback changed on `interaction` (an object or its id; annotator/model feedback
+    never routes). The interaction is only loaded when the project has enabled rules."""
+    if source != "end_user" or not applicable_rules(session, project_id, "feedback"):
         return []
+    if isinstance(interaction, int):
+        loaded = session.get(Interaction, interaction)
+        if loaded is None:
+            return []
+        interaction = loaded
     return evaluate(session, project_id, [interaction], "feedback")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from feedback.db import utcnow
 from feedback.errors import Conflict, NotFound, ValidationFailed
 from feedback.models import Feedback, Interaction, LabelStudioConnection, RoutingRule
 from feedback.schemas.routing import RuleConditions, RuleCreate, RuleUpdate
+from feedback.services import hotcache
 from feedback.services.projects import get_project, reason_ids
 
 
@@ -70,6 +72,34 @@ def enabled_rules(session: Session, project_id: int) -> list[RoutingRule]:
         RoutingRule.priority, RoutingRule.id)))
 
 
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """An enabled rule as an immutable snapshot (the fields evaluation reads)."""
+
+    id: int
+    connection_id: int
+    name: str
+    priority: int
+    conditions: dict[str, Any]
+    sample_rate: float
+    daily_budget: int | None
+
+
+# Every ingest request asks for the enabled rules: cached per process for at most 2 s (dropped at once, and again
+# at commit, when this process changes a rule; other processes see a change within 2 s). Routing only reads the
+# cache to find out that nothing can match; before writing a decision it reads the rules again (see routing).
+RULES_CACHE = hotcache.TTLCache("routing_rules")
+
+
+def cached_rules(session: Session, project_id: int) -> tuple[RuleView, ...]:
+    """The project's enabled rules in evaluation order, from the per-process cache."""
+    def load() -> tuple[RuleView, ...]:
+        return tuple(RuleView(r.id, r.connection_id, r.name, r.priority, dict(r.conditions or {}), r.sample_rate,
+                              r.daily_budget) for r in enabled_rules(session, project_id))
+
+    return RULES_CACHE.get_or_load(session, project_id, load)
+
+
 def list_rules(session: Session, project_id: int) -> list[RoutingRule]:
     """Every rule of a project in evaluation order."""
     return list(session.scalars(select(RoutingRule).where(RoutingRule.project_id == project_id).order_by(
@@ -111,6 +141,7 @@ def create_rule(session: Session, project_id: int, body: RuleCreate) -> RoutingR
                        conditions=body.conditions.model_dump(exclude_defaults=True),
                        sample_rate=body.sample_rate, daily_budget=body.daily_budget)
     _flush_unique(session, rule, body.name)
+    hotcache.invalidate(session, RULES_CACHE, project_id)
     return rule
 
 
@@ -128,6 +159,7 @@ def update_rule(session: Session, project_id: int, rule_id: int, body: RuleUpdat
         rule.daily_budget = None
     rule.updated_at = utcnow()
     _flush_unique(session, rule, rule.name)
+    hotcache.invalidate(session, RULES_CACHE, project_id)
     return rule
 
 
@@ -135,6 +167,7 @@ def delete_rule(session: Session, project_id: int, rule_id: int) -> None:
     """Remove a rule (its past outbox items stay, with the rule id cleared)."""
     session.delete(get_rule(session, project_id, rule_id))
     session.flush()
+    hotcache.invalidate(session, RULES_CACHE, project_id)
 
 
 def _flush_unique(session: Session, rule: RoutingRule, name: str) -> None:
