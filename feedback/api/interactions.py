@@ -51,13 +51,14 @@ def create_batch():
     require_scope(caller, "ingest")
     body = parse_body(InteractionBatch)
     session = get_session()
-    recorded = interactions.record_interactions(session, caller.project_id, body.items)
+    logged = interactions.record_batch(session, caller.project_id, body.items)
     session.commit()
-    results = [{"id": r.interaction.id, "external_id": r.interaction.external_id, "created": r.created,
-                "feedback_token": _token(caller.project_id, r.interaction.id, r.interaction.end_user_id)}
-               for r in recorded]
-    created = sum(1 for r in recorded if r.created)
-    return {"results": results, "created": created, "existing": len(recorded) - created}
+    tokens = current_app.extensions["feedback.signer"].mint_many(
+        caller.project_id, [(r.id, r.end_user_id) for r in logged])
+    results = [{"id": r.id, "external_id": r.external_id, "created": r.created, "feedback_token": token}
+               for r, token in zip(logged, tokens, strict=True)]
+    created = sum(1 for r in logged if r.created)
+    return {"results": results, "created": created, "existing": len(logged) - created}
 
 
 @route(bp, "/interactions/<int:interaction_id>", "GET", summary="Get an interaction", tag="interactions",

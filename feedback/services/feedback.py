@@ -13,7 +13,7 @@ from feedback.errors import Conflict, NotFound, ValidationFailed
 from feedback.models import Feedback, FeedbackRevision, Interaction, Project
 from feedback.services import routing
 from feedback.services.pagination import decode_cursor, encode_cursor
-from feedback.services.projects import feedback_key_spec, reason_ids
+from feedback.services.projects import ProjectView, feedback_key_spec, reason_ids
 from feedback.services.sql import dialect_insert
 
 CONTENT_FIELDS = ("key", "source", "score", "reasons", "comment", "correction", "end_user_id", "metadata",
@@ -24,7 +24,7 @@ CONTENT_FIELDS = ("key", "source", "score", "reasons", "comment", "correction", 
 class FeedbackWrite:
     """The outcome of a write: the current row, whether this revision became current, or was a re-send."""
 
-    feedback: Feedback
+    feedback: Any  # the current row: a Core row with the attribute names of `Feedback` (`meta` for metadata)
     applied: bool
     duplicate: bool
 
@@ -34,7 +34,7 @@ def default_feedback_uid(interaction_id: int, key: str, source: str, end_user_id
     return f"{interaction_id}:{key}:{source}:{end_user_id or '-'}"
 
 
-def validate_content(project: Project, key: str, score: float | None, reasons: list[str]) -> None:
+def validate_content(project: Project | ProjectView, key: str, score: float | None, reasons: list[str]) -> None:
     """Check the key is declared, the score fits its scale and every reason is in the taxonomy."""
     spec = feedback_key_spec(project, key)
     if spec is None:
@@ -61,15 +61,49 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-# Hot-path statements are built once (per dialect for upserts) and executed with parameters: building them
-# per request cost more CPU than running them.
-_CURRENT = select(Feedback).where(Feedback.project_id == bindparam("pid"), Feedback.feedback_uid == bindparam("uid"))
+# Hot-path statements are Core (no ORM objects), built once per dialect and executed with parameters: building
+# them per request, or materialising ORM rows, cost more CPU than running them. Results are rows whose attribute
+# names are those of the `Feedback` model (`meta` for the metadata column).
+_FB = Feedback.__table__
+_COLUMNS = (_FB.c.id, _FB.c.feedback_uid, _FB.c.interaction_id, _FB.c.revision, _FB.c.key, _FB.c.source, _FB.c.score,
+            _FB.c.reasons, _FB.c.comment, _FB.c.correction, _FB.c.end_user_id, _FB.c.metadata.label("meta"),
+            _FB.c.retracted, _FB.c.created_at, _FB.c.updated_at)
+_CURRENT = select(*_COLUMNS).where(_FB.c.project_id == bindparam("pid"), _FB.c.feedback_uid == bindparam("uid"))
+_IT = Interaction.__table__
+# One round trip for what a submission needs first: the interaction (scoped to the project) and the feedback's
+# current state, if any.
+_STATE = select(_IT.c.external_id.label("interaction_external_id"), *_COLUMNS).select_from(
+    _IT.outerjoin(_FB, and_(_FB.c.project_id == _IT.c.project_id, _FB.c.feedback_uid == bindparam("uid")))).where(
+    _IT.c.id == bindparam("iid"), _IT.c.project_id == bindparam("pid"))
+_REVISIONS = FeedbackRevision.__table__
+_STORED_PAYLOAD = select(_REVISIONS.c.payload).where(
+    _REVISIONS.c.project_id == bindparam("pid"), _REVISIONS.c.feedback_uid == bindparam("uid"),
+    _REVISIONS.c.revision == bindparam("rev"))
 _STATEMENTS: dict[tuple[str, str], Any] = {}
+_UNKNOWN: Any = object()
 
 
-def _current(session: Session, project_id: int, uid: str, reload: bool = False) -> Feedback | None:
-    stmt = _CURRENT.execution_options(populate_existing=True) if reload else _CURRENT
-    return session.scalar(stmt, {"pid": project_id, "uid": uid})
+@dataclass(frozen=True)
+class SubmissionState:
+    """The interaction a submission targets (its external id) and the feedback's current row (or None)."""
+
+    interaction_external_id: str
+    current: Any
+
+
+def load_state(session: Session, project_id: int, interaction_id: int, uid: str) -> SubmissionState | None:
+    """The interaction's external id and the current row of feedback `uid`; None if the interaction is not
+    in the project."""
+    if not 0 < interaction_id < 2**63:
+        return None
+    row = session.connection().execute(_STATE, {"iid": interaction_id, "pid": project_id, "uid": uid}).first()
+    if row is None:
+        return None
+    return SubmissionState(row.interaction_external_id, row if row.id is not None else None)
+
+
+def _current(session: Session, project_id: int, uid: str) -> Any:
+    return session.connection().execute(_CURRENT, {"pid": project_id, "uid": uid}).first()
 
 
 def _statement(session: Session, name: str) -> Any:
@@ -77,58 +111,59 @@ def _statement(session: Session, name: str) -> Any:
     stmt = _STATEMENTS.get((dialect, name))
     if stmt is None:
         if name == "insert_revision":
-            revs = FeedbackRevision.__table__
-            stmt = dialect_insert(session, revs).on_conflict_do_nothing(
-                index_elements=["project_id", "feedback_uid", "revision"]).returning(revs.c.id)
-        else:  # ORM-enabled, so RETURNING hands back the current row (nothing when a newer one is stored)
-            insert = dialect_insert(session, Feedback)
+            stmt = dialect_insert(session, _REVISIONS).on_conflict_do_nothing(
+                index_elements=["project_id", "feedback_uid", "revision"]).returning(_REVISIONS.c.id)
+        else:  # RETURNING hands back the current row (nothing when a newer one is stored)
+            insert = dialect_insert(session, _FB)
             update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
             stmt = insert.on_conflict_do_update(
                 index_elements=["project_id", "feedback_uid"], set_=update,
-                where=Feedback.__table__.c.revision < insert.excluded.revision).returning(Feedback)
+                where=_FB.c.revision < insert.excluded.revision).returning(*_COLUMNS)
         _STATEMENTS[(dialect, name)] = stmt
     return stmt
 
 
-def write_revision(session: Session, project: Project, interaction: Interaction, uid: str,
-                   revision: int | None, values: dict[str, Any]) -> FeedbackWrite:
-    """Store one revision of feedback `uid` on `interaction`; the caller commits.
+def write_revision(session: Session, project: Project | ProjectView, interaction: Interaction | int, uid: str,
+                   revision: int | None, values: dict[str, Any], current: Any = _UNKNOWN) -> FeedbackWrite:
+    """Store one revision of feedback `uid` on `interaction` (an object or its id); the caller commits.
 
     A re-sent (uid, revision) with the same content is a no-op; with other content it is a Conflict.
     Without a revision the next number is taken, and a payload equal to the current state is a no-op.
+    `current` is the feedback's current row when the caller already read it (see `load_state`).
     """
     content = _content(values)
+    interaction_id = interaction if isinstance(interaction, int) else interaction.id
     auto_revision = revision is None
     for _attempt in range(20):
-        current = _current(session, project.id, uid)
-        if current is not None and current.interaction_id != interaction.id:
+        if current is _UNKNOWN:
+            current = _current(session, project.id, uid)
+        if current is not None and current.interaction_id != interaction_id:
             raise Conflict("this feedback id belongs to another interaction", details={"feedback_id": uid})
         if auto_revision:
             if current is not None and _content(_as_values(current)) == content:
                 return FeedbackWrite(current, applied=False, duplicate=True)
             revision = (current.revision if current else 0) + 1
-        if _insert_revision(session, project.id, interaction.id, uid, revision, content):
-            row = _upsert_current(session, project.id, interaction.id, uid, revision, content) \
-                or _current(session, project.id, uid, reload=True)
+        if _insert_revision(session, project.id, interaction_id, uid, revision, content):
+            row = _upsert_current(session, project.id, interaction_id, uid, revision, content) \
+                or _current(session, project.id, uid)
             if row.revision == revision:  # routing decisions commit with the feedback that caused them
                 routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
         if not auto_revision:
-            stored = session.scalar(select(FeedbackRevision.payload).where(
-                FeedbackRevision.project_id == project.id, FeedbackRevision.feedback_uid == uid,
-                FeedbackRevision.revision == revision))
+            stored = session.connection().execute(
+                _STORED_PAYLOAD, {"pid": project.id, "uid": uid, "rev": revision}).scalar()
             if stored != content:
                 raise Conflict("this feedback revision was already stored with other content",
                                details={"feedback_id": uid, "revision": revision})
             return FeedbackWrite(_current(session, project.id, uid), applied=False, duplicate=True)
         # A concurrent writer took the next revision number: read the new state and try the one after it.
-        session.expire_all()
+        current = _UNKNOWN
     raise Conflict("too many concurrent changes to this feedback; retry", details={"feedback_id": uid})
 
 
 def _insert_revision(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
                      content: dict[str, Any]) -> bool:
-    inserted = session.execute(
+    inserted = session.connection().execute(
         _statement(session, "insert_revision"),
         {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
          "revision": revision, "payload": content, "created_at": utcnow()},
@@ -136,32 +171,35 @@ def _insert_revision(session: Session, project_id: int, interaction_id: int, uid
     return inserted is not None
 
 
-def _as_values(row: Feedback) -> dict[str, Any]:
+def _as_values(row: Any) -> dict[str, Any]:
     values = {field: getattr(row, field) for field in CONTENT_FIELDS if field != "metadata"}
     values["metadata"] = row.meta
     return values
 
 
 def _upsert_current(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
-                    content: dict[str, Any]) -> Feedback | None:
-    """Make `revision` current unless a newer one is; returns the refreshed row when this one became current."""
+                    content: dict[str, Any]) -> Any:
+    """Make `revision` current unless a newer one is; returns the new row when this one became current."""
     now = utcnow()
     row = {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
            "revision": revision, "created_at": now, "updated_at": now, **content}
-    row["meta"] = row.pop("metadata")  # ORM bulk parameters use attribute names
-    return session.scalars(_statement(session, "upsert_current"), [row],
-                           execution_options={"populate_existing": True}).first()
+    return session.connection().execute(_statement(session, "upsert_current"), row).first()
+
+
+_CURRENT_ORM = select(Feedback).where(Feedback.project_id == bindparam("pid"),
+                                      Feedback.feedback_uid == bindparam("uid")).execution_options(
+    populate_existing=True)  # writes are Core statements: never answer from a stale identity-mapped object
 
 
 def get_feedback(session: Session, project_id: int, uid: str) -> Feedback:
     """The current state of a feedback, else NotFound."""
-    row = _current(session, project_id, uid)
+    row = session.scalar(_CURRENT_ORM, {"pid": project_id, "uid": uid})
     if row is None:
         raise NotFound(f"no feedback {uid!r}", code="feedback_not_found")
     return row
 
 
-def retract(session: Session, project: Project, interaction: Interaction, uid: str,
+def retract(session: Session, project: Project | ProjectView, interaction: Interaction | int, uid: str,
             revision: int | None) -> FeedbackWrite:
     """Clear a vote with a new revision that keeps key, source and user; the caller commits."""
     current = get_feedback(session, project.id, uid)

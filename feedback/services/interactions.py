@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from feedback.db import utcnow
@@ -56,12 +56,24 @@ def _persistent(session: Session, pk: int, row: dict[str, Any]) -> Interaction:
     return interaction
 
 
-def record_interactions(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Recorded]:
-    """Insert interactions that do not exist yet; return every item's row in request order.
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One item of a batch as stored: our id, the caller's id, the stored end user and whether it is new."""
 
-    Uses INSERT .. ON CONFLICT DO NOTHING, so concurrent duplicate posts never fail and never duplicate.
-    Routing rules run on the new ones, so routing decisions commit with them. The caller commits.
-    """
+    id: int
+    external_id: str
+    end_user_id: str | None
+    created: bool
+
+
+_IT = Interaction.__table__
+_EXISTING = select(_IT.c.id, _IT.c.external_id, _IT.c.end_user_id).where(
+    _IT.c.project_id == bindparam("pid"), _IT.c.external_id.in_(bindparam("ext", expanding=True)))
+_ID_BY_EXTERNAL = select(_IT.c.id).where(_IT.c.project_id == bindparam("pid"), _IT.c.external_id == bindparam("ext"))
+_INSERTS: dict[str, Any] = {}
+
+
+def _prepare(project_id: int, items: Sequence[InteractionCreate]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     now = utcnow()
     rows: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -69,10 +81,54 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
         row = _row(project_id, item, now)
         order.append(row["external_id"])
         rows.setdefault(row["external_id"], row)  # a repeated id inside one batch counts once
-    table = Interaction.__table__
-    stmt = dialect_insert(session, table).on_conflict_do_nothing(
-        index_elements=["project_id", "external_id"]).returning(table.c.id, table.c.external_id)
-    created_ids = {ext: pk for pk, ext in session.execute(stmt, list(rows.values())).all()}
+    return rows, order
+
+
+def _insert_new(session: Session, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING in one executemany; external id -> id of the rows it wrote."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERTS.get(dialect)
+    if stmt is None:
+        stmt = _INSERTS[dialect] = dialect_insert(session, _IT).on_conflict_do_nothing(
+            index_elements=["project_id", "external_id"]).returning(_IT.c.id, _IT.c.external_id)
+    return {ext: pk for pk, ext in session.connection().execute(stmt, list(rows.values())).all()}
+
+
+def record_batch(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Logged]:
+    """Like `record_interactions`, without ORM objects: what a batch answer needs, in request order.
+
+    Routing objects are only built when the project has enabled rules that can match on arrival.
+    """
+    rows, order = _prepare(project_id, items)
+    created_ids = _insert_new(session, rows)
+    stored = {ext: Logged(pk, ext, rows[ext]["end_user_id"], True) for ext, pk in created_ids.items()}
+    existing = [ext for ext in rows if ext not in created_ids]
+    for start in range(0, len(existing), 900):
+        for pk, ext, user in session.connection().execute(
+                _EXISTING, {"pid": project_id, "ext": existing[start:start + 900]}):
+            stored[ext] = Logged(pk, ext, user, False)
+    if created_ids and routing.applicable_rules(session, project_id, "interaction"):
+        routing.on_interactions(session, project_id,
+                                [_persistent(session, pk, rows[ext]) for ext, pk in created_ids.items()])
+    seen: set[str] = set()
+    results = []
+    for ext in order:
+        logged = stored[ext]
+        if logged.created and ext in seen:
+            logged = Logged(logged.id, ext, logged.end_user_id, False)
+        seen.add(ext)
+        results.append(logged)
+    return results
+
+
+def record_interactions(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Recorded]:
+    """Insert interactions that do not exist yet; return every item's row in request order.
+
+    Uses INSERT .. ON CONFLICT DO NOTHING, so concurrent duplicate posts never fail and never duplicate.
+    Routing rules run on the new ones, so routing decisions commit with them. The caller commits.
+    """
+    rows, order = _prepare(project_id, items)
+    created_ids = _insert_new(session, rows)
     # Rows this call inserted become persistent objects from the values just written (no read-back: that
     # SELECT and ORM load cost more than the INSERT); only the ones that already existed are read.
     by_ext = {ext: _persistent(session, pk, rows[ext]) for ext, pk in created_ids.items()}
@@ -86,8 +142,17 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
         created = ext in created_ids and ext not in seen
         seen.add(ext)
         results.append(Recorded(by_ext[ext], created))
-    routing.on_interactions(session, project_id, [r.interaction for r in results if r.created])
+    if created_ids:
+        routing.on_interactions(session, project_id, [r.interaction for r in results if r.created])
     return results
+
+
+def id_by_external_id(session: Session, project_id: int, external_id: str) -> int:
+    """Our id of an interaction given the caller's id, else NotFound."""
+    found = session.connection().execute(_ID_BY_EXTERNAL, {"pid": project_id, "ext": external_id}).scalar()
+    if found is None:
+        raise NotFound(f"no interaction with external_id {external_id!r}", code="interaction_not_found")
+    return found
 
 
 def get_interaction(session: Session, project_id: int, interaction_id: int) -> Interaction:
