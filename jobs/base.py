@@ -16,6 +16,7 @@ from sqlalchemy import update
 from feedback import create_app
 from feedback.db import get_db, utcnow
 from feedback.models import JobRecord
+from feedback.services.labelstudio_client import preload_sdk
 
 _app: Flask | None = None
 
@@ -39,6 +40,7 @@ def preload(app: Flask) -> None:
     _app = app
     for module in JOB_MODULES:
         importlib.import_module(module)
+    preload_sdk()
     # A forked child must not reuse the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: app.extensions["feedback.db"].engine.dispose(close=False))
 

@@ -48,6 +48,16 @@ def _dump(obj: Any) -> dict[str, Any]:
     return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
 
 
+def preload_sdk() -> None:
+    """Import the SDK and its lazily loaded API modules now (about 2 s); a worker calls this before forking so
+    each job does not pay it again."""
+    from label_studio_sdk import LabelStudio  # heavy import, kept out of module import time
+
+    client = LabelStudio(base_url="http://127.0.0.1:9", api_key="preload-only")
+    for area in ("projects", "tasks", "annotations", "predictions", "webhooks", "users"):
+        getattr(client, area)
+
+
 class LabelStudioClient:
     """One Label Studio connection (URL + token); every method raises only :class:`LabelStudioError`."""
 
