@@ -48,16 +48,31 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
         if not hasattr(record, "job_id"):
-            record.job_id = current_job_id()
+            # a web request is never an RQ job: skip the job lookup (it costs as much as formatting the line)
+            record.job_id = None if record.request_id else current_job_id()
         return True
+
+
+_ENCODE = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object; extra fields given with `extra=` are included."""
 
+    _second: tuple[int, str] = (-1, "")  # replaced whole, so threads never see a torn pair
+
+    def _timestamp(self, created: float) -> str:
+        """`created` as ISO 8601 UTC with milliseconds (the seconds part is formatted once per second)."""
+        second = int(created)
+        cached, prefix = self._second
+        if second != cached:
+            prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (second, prefix)
+        return f"{prefix}.{int((created - second) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -70,7 +85,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str, ensure_ascii=False)
+        return _ENCODE(data)
 
 
 def configure_logging(stream: Any = None) -> logging.Handler:

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
@@ -40,10 +41,21 @@ INGESTED = Counter("feedback_ingested_total", "Interactions and feedback accepte
                    ["kind"])
 
 
+# Labelled children, looked up once per (method, endpoint, status): `labels()` costs more than `inc()`. Bounded:
+# endpoints are URL rules (or "<unmatched>"), methods and statuses are few.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, endpoint: str, status: int, seconds: float) -> None:
     """Count one finished request and record its latency."""
-    REQUESTS.labels(method, endpoint, str(status)).inc()
-    LATENCY.labels(method, endpoint).observe(seconds)
+    children = _CHILDREN.get((method, endpoint, status))
+    if children is None:
+        if len(_CHILDREN) > 5000:
+            _CHILDREN.clear()
+        children = _CHILDREN[(method, endpoint, status)] = (REQUESTS.labels(method, endpoint, str(status)),
+                                                            LATENCY.labels(method, endpoint))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def count_ingested(kind: str, amount: int = 1) -> None:
