@@ -1,8 +1,9 @@
 """In-process cost of the ingest hot path: `python bench/ingest/profile_hot_path.py [--db ...] [--profile]`.
 
 Posts single feedback (key and token), single interactions and a 1,000-item batch through Flask's test client
-against a fresh bench database and prints the mean wall time per request; `--profile` prints a pyinstrument
-profile (CPU time) of the single-feedback posts. No network is used.
+against a fresh bench database and prints the mean wall time and CPU time per request, next to the bench's no-op
+Flask app through the same test client (the floor: what Flask and the test client cost without any work);
+`--profile` prints a cProfile profile (CPU time) of the single-feedback posts. No network is used.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.ingest import fixtures  # noqa: E402
+from bench.ingest import fixtures, noop_app  # noqa: E402
 from feedback import create_app  # noqa: E402
 
 
@@ -62,8 +63,11 @@ def main() -> int:
         client = app.test_client()
         key = {"Authorization": f"Bearer {data.ingest_keys[0]}"}
         warm = _feedback_requests(data, 50)
+        noop = noop_app.create_app().test_client()
+        _timed("warm-up no-op", noop, "/noop", warm)
         _timed("warm-up feedback", client, "/api/v1/feedback", warm)
         requests = _feedback_requests(data, args.count)[50:]
+        _timed("no-op POST (floor)", noop, "/noop", requests)
         if args.profile:  # deterministic profile in CPU time (the machine is shared: wall time misleads)
             profiler = cProfile.Profile(time.process_time)
             profiler.runcall(_timed, "feedback (profiled)", client, "/api/v1/feedback", requests)
