@@ -24,11 +24,13 @@ _urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
 def database_key(session: Session) -> str:
-    """The database URL of the session's bind (memoised per engine)."""
+    """The database URL of the session's bind without its driver (memoised per engine): two engines on the same
+    database through different drivers (`postgresql://` and `postgresql+psycopg://`) share invalidations."""
     engine = session.get_bind()
     url = _urls.get(engine)
     if url is None:
-        url = _urls[engine] = engine.url.render_as_string(hide_password=True)
+        plain = engine.url.set(drivername=engine.url.get_backend_name())
+        url = _urls[engine] = plain.render_as_string(hide_password=True)
     return url
 
 
