@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,8 +20,7 @@ from feedback.models import FeedbackRevision, Interaction
 from feedback.schemas.interaction import InteractionCreate
 from feedback.services import interactions, keys, migrations, projects
 from feedback.services.tokens import TokenSigner
-
-PG_ADMIN_URL = "postgresql://127.0.0.1:5432/test"
+from tests.databases import temporary_database
 
 
 @dataclass(frozen=True)
@@ -48,27 +46,11 @@ class BenchData:
 
 
 @contextmanager
-def temporary_database(backend: str, workdir: Path) -> Iterator[str]:
-    """Yield the URL of a new empty database; it is removed afterwards (PostgreSQL: dropped WITH FORCE)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"fl_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
 def bench_database(backend: str, interactions_count: int = 2000, key_count: int = 3) -> Iterator[BenchData]:
     """A migrated database with one project, `key_count` ingest keys and `interactions_count` interactions."""
     workdir = Path(tempfile.mkdtemp(prefix="fl-bench-ingest-", dir=Path.home() / ".cache"))
     try:
-        with temporary_database(backend, workdir) as url:
+        with temporary_database(backend, workdir, prefix="fl_bench") as url:
             migrations.upgrade(url)
             data = BenchData(backend=backend, database_url=url, secret_key=secrets.token_urlsafe(32),
                              data_dir=workdir / "data")
