@@ -28,6 +28,7 @@ from feedback.config import Settings
 from feedback.db import get_db
 from feedback.services import keys, migrations, projects
 from tests.databases import temporary_database
+from tests.redis_keys import delete_key_space
 
 pytest_plugins = ["tests.labelstudio_fixtures"]
 
@@ -77,8 +78,7 @@ def queue_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"fltest-{uuid.uuid4().hex[:10]}-"
     yield prefix
     client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(match=f"*{prefix}*", count=1000):
-        client.delete(key)
+    delete_key_space(client, prefix)
     client.close()
 
 

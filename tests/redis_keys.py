@@ -1,0 +1,28 @@
+"""Removing a test run's Redis key space: keys named with its prefix, and the RQ job hashes those keys point to
+(RQ names job hashes by job id only, so a prefix scan alone leaves them behind)."""
+
+from __future__ import annotations
+
+import redis
+
+
+def delete_key_space(client: redis.Redis, prefix: str) -> int:
+    """Delete every key containing `prefix` and the RQ jobs listed in them; returns how many keys went."""
+    named = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    job_ids: set[bytes] = set()
+    for key in named:
+        kind = client.type(key)
+        if kind == b"list":
+            job_ids.update(client.lrange(key, 0, -1))
+        elif kind == b"zset":
+            job_ids.update(client.zrange(key, 0, -1))
+    for key in client.scan_iter(match="rq:job:*", count=1000):  # jobs no list names any more (finished early)
+        origin = client.hget(key, "origin") if client.type(key) == b"hash" else None
+        if origin is not None and origin.decode(errors="replace").startswith(prefix):
+            job_ids.add(key.decode().removeprefix("rq:job:").encode())
+    doomed = named + [f"rq:{kind}:{job_id.decode(errors='replace')}" for job_id in job_ids
+                      for kind in ("job", "results")]
+    deleted = 0
+    for start in range(0, len(doomed), 500):
+        deleted += client.delete(*doomed[start:start + 500])
+    return deleted
