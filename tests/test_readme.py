@@ -58,7 +58,11 @@ def test_run_command_serves_the_readme_walkthrough(tmp_path, backend):
         assert re.search(r"<script[^>]+src=", page)
     finally:
         demo.terminate()
-        demo.wait(timeout=30)
+        demo.wait(timeout=60)
+    assert not _answers(port), "the service outlived `feedback demo` after SIGTERM"
+    leftovers = subprocess.run(["pgrep", "-f", f"FEEDBACK_DATA_DIR={tmp_path}|--bind 127.0.0.1:{port}"],
+                               capture_output=True, text=True).stdout.split()
+    assert leftovers == [], f"processes left behind: {leftovers}"
 
 
 def _answers(port: int) -> bool:

