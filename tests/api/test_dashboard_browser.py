@@ -35,7 +35,10 @@ class Watched:
         self.errors: list[str] = []
         self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("requestfailed", lambda req: self.errors.append(f"failed {req.url}"))
+        # A load the browser cancels because the page navigates on (net::ERR_ABORTED, e.g. the favicon during
+        # the sign-in redirect) is not a failure of the page; HTTP errors are caught by the response hook.
+        self.page.on("requestfailed", lambda req: req.failure != "net::ERR_ABORTED"
+                     and self.errors.append(f"failed {req.url} ({req.failure})"))
         self.page.on("response", lambda r: r.status >= 400 and "/dashboard/login" not in r.url
                      and self.errors.append(f"{r.status} {r.url}"))
 
