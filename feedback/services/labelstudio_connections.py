@@ -8,7 +8,6 @@ our generated secret in the ``X-Feedback-Loop-Secret`` header; only its SHA-256 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import secrets
 
@@ -20,6 +19,7 @@ from feedback.db import utcnow
 from feedback.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
 from feedback.models import LabelStudioConnection
 from feedback.schemas.routing import ConnectionCreate
+from feedback.services.keys import digest
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError, LabelStudioRejected
 
 WEBHOOK_PATH = "/api/v1/labelstudio/webhook/{connection_id}"
@@ -29,10 +29,6 @@ class LabelStudioFailed(ApiError):
     """Label Studio refused or could not be reached while configuring a connection."""
 
     status, code = 502, "labelstudio_error"
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def client_for(connection: LabelStudioConnection, timeout: float = 30.0) -> LabelStudioClient:
@@ -100,7 +96,7 @@ def register_webhook(session: Session, connection: LabelStudioConnection, url: s
     connection.webhook_id = _ls_call("register the webhook", client.register_webhook, connection.ls_project_id,
                                      url, secret=secret)
     connection.webhook_url = url
-    connection.webhook_secret_digest = _digest(secret)
+    connection.webhook_secret_digest = digest(secret)
     connection.updated_at = utcnow()
     session.flush()
     return secret
@@ -151,6 +147,6 @@ def verify_webhook_secret(session: Session, connection_id: int, secret: str | No
     """The connection a webhook call is for, if `secret` is its current secret; else Unauthorized (401)."""
     connection = session.get(LabelStudioConnection, connection_id)
     expected = connection.webhook_secret_digest if connection is not None else None
-    if not secret or expected is None or not hmac.compare_digest(_digest(secret), expected):
+    if not secret or expected is None or not hmac.compare_digest(digest(secret), expected):
         raise Unauthorized("missing or wrong webhook secret", code="invalid_webhook_secret")
     return connection
