@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from feedback.api import register_blueprints
+from feedback.api import json_provider, register_blueprints
 from feedback.config import Settings
 from feedback.db import Database
 from feedback.services.tokens import TokenSigner
@@ -29,8 +29,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         TESTING=settings.testing,
         JSON_SORT_KEYS=False,
     )
-    app.json.sort_keys = False
-    app.json.compact = True
+    json_provider.install(app)  # orjson, compact, keys in insertion order
     Database().init_app(app)
     app.extensions["feedback.signer"] = TokenSigner(settings.resolved_secret_key(), settings.token_ttl_seconds)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import current_app
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -62,6 +64,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def dumps_json(value: Any) -> str:
+    """JSON text for a JSON column: orjson (compact, several times faster than `json.dumps`), falling back to
+    `json.dumps` for what orjson refuses (integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 SQLITE_SYNCHRONOUS = "NORMAL"
 
 
@@ -83,7 +94,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=dumps_json, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy's BEGIN decide when the write lock is taken (pysqlite's own handling is off).
         event.listen(engine, "connect", lambda conn, _r: setattr(conn, "isolation_level", None))
@@ -95,7 +107,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     if kwargs.pop("no_pool", False):
         kwargs["poolclass"] = NullPool
-    return create_engine(url, **kwargs)
+    return create_engine(url, json_serializer=dumps_json, **kwargs)
 
 
 class Database:

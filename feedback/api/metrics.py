@@ -20,6 +20,7 @@ from feedback.services import metrics
 bp = Blueprint("metrics", __name__)
 access_log = logging.getLogger("feedback.access")
 
+BATCH_CREATED = "feedback.batch_created"  # request.environ key: interactions a batch request created
 # Endpoints whose success means new rows: endpoint -> (kind, status that counts).
 INGEST_ENDPOINTS = {
     "interactions.create_interaction": ("interaction", 201),
@@ -47,9 +48,9 @@ def _endpoint() -> str:
 
 
 def _count_ingest(response: Response) -> None:
-    if request.endpoint == "interactions.create_batch" and response.status_code == 200:
-        body = response.get_json(silent=True) or {}
-        metrics.count_ingested("interaction", sum(1 for r in body.get("results", []) if r.get("created")))
+    batch_created = request.environ.get(BATCH_CREATED)  # set by the batch endpoint: its answer is not re-read
+    if batch_created is not None and response.status_code == 200:
+        metrics.count_ingested("interaction", batch_created)
         return
     kind, status = INGEST_ENDPOINTS.get(request.endpoint or "", (None, None))
     if kind and response.status_code == status:

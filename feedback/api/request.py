@@ -30,7 +30,7 @@ def parse_body(model: type[M]) -> M:
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("the request body is empty", code="invalid_json")
-    if NUL_ESCAPE.search(raw):
+    if b"\\u0000" in raw and NUL_ESCAPE.search(raw):  # the substring test is a fast filter for the regex
         raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
     try:
         return model.model_validate_json(raw)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter
-from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from feedback.db import utcnow
 from feedback.errors import NotFound
 from feedback.models import Interaction
 from feedback.schemas.interaction import InteractionCreate, InteractionFilters, Message
-from feedback.services import routing
+from feedback.services import bulk_insert, routing
 from feedback.services.pagination import decode_cursor, encode_cursor
-from feedback.services.sql import dialect_insert
 
 
 @dataclass(frozen=True)
@@ -30,8 +27,11 @@ class Recorded:
     created: bool
 
 
-# Every item's messages are dumped in one call (a model_dump per message cost more than the INSERT).
-_MESSAGES = TypeAdapter(list[list[Message]])
+def _message_dicts(messages: list[Message]) -> list[dict[str, Any]]:
+    """Messages as stored: `model_dump(exclude_none=True)` written out (pydantic's serializer cost more per
+    message than the INSERT)."""
+    return [{"role": m.role, "content": m.content} if m.name is None
+            else {"role": m.role, "content": m.content, "name": m.name} for m in messages]
 
 
 def _row(project_id: int, item: InteractionCreate, now: datetime, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,55 +76,17 @@ _IT = Interaction.__table__
 _EXISTING = select(_IT.c.id, _IT.c.external_id, _IT.c.end_user_id).where(
     _IT.c.project_id == bindparam("pid"), _IT.c.external_id.in_(bindparam("ext", expanding=True)))
 _ID_BY_EXTERNAL = select(_IT.c.id).where(_IT.c.project_id == bindparam("pid"), _IT.c.external_id == bindparam("ext"))
-_INSERTS: dict[str, Any] = {}
 
 
 def _prepare(project_id: int, items: Sequence[InteractionCreate]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     now = utcnow()
     rows: dict[str, dict[str, Any]] = {}
     order: list[str] = []
-    messages = _MESSAGES.dump_python([item.messages for item in items], exclude_none=True)
-    for item, item_messages in zip(items, messages, strict=True):
-        row = _row(project_id, item, now, item_messages)
+    for item in items:
+        row = _row(project_id, item, now, _message_dicts(item.messages))
         order.append(row["external_id"])
         rows.setdefault(row["external_id"], row)  # a repeated id inside one batch counts once
     return rows, order
-
-
-# PostgreSQL: one INSERT .. SELECT FROM unnest(<one array per column>) with a constant text. SQLAlchemy's
-# multi-row VALUES for 1,000 rows has 15,000 placeholders, and psycopg converts such a statement's placeholders
-# in Python on every execution (too long for its statement cache): that conversion was most of a batch's CPU.
-_PG_COLUMNS = (("external_id", "text"), ("conversation_id", "text"), ("messages", "jsonb"), ("response", "text"),
-               ("model", "text"), ("model_version", "text"), ("prompt_version", "text"), ("confidence", "float8"),
-               ("latency_ms", "float8"), ("prompt_tokens", "int4"), ("completion_tokens", "int4"),
-               ("metadata", "jsonb"), ("end_user_id", "text"), ("created_at", "timestamptz"))
-_PG_NAMES = ", ".join(column for column, _ in _PG_COLUMNS)
-_PG_SELECT = ", ".join(f"u.{column}::jsonb" if kind == "jsonb" else f"u.{column}" for column, kind in _PG_COLUMNS)
-_PG_ARRAYS = ", ".join(f"CAST(:{column} AS {'text' if kind == 'jsonb' else kind}[])" for column, kind in _PG_COLUMNS)
-_PG_UNNEST = text(f"INSERT INTO interactions (project_id, {_PG_NAMES}) SELECT :project_id, {_PG_SELECT} "
-                  f"FROM unnest({_PG_ARRAYS}) AS u({_PG_NAMES}) "
-                  "ON CONFLICT (project_id, external_id) DO NOTHING RETURNING id, external_id")
-
-
-def _insert_new_pg(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    dumps = json.dumps
-    params: dict[str, Any] = {"project_id": rows[0]["project_id"]}
-    for column, kind in _PG_COLUMNS:
-        values = [row[column] for row in rows]
-        params[column] = [dumps(v) for v in values] if kind == "jsonb" else values
-    return {ext: pk for pk, ext in session.connection().execute(_PG_UNNEST, params).all()}
-
-
-def _insert_new(session: Session, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """INSERT .. ON CONFLICT DO NOTHING RETURNING in one statement; external id -> id of the rows it wrote."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return _insert_new_pg(session, list(rows.values())) if rows else {}
-    stmt = _INSERTS.get(dialect)
-    if stmt is None:
-        stmt = _INSERTS[dialect] = dialect_insert(session, _IT).on_conflict_do_nothing(
-            index_elements=["project_id", "external_id"]).returning(_IT.c.id, _IT.c.external_id)
-    return {ext: pk for pk, ext in session.connection().execute(stmt, list(rows.values())).all()}
 
 
 def record_batch(session: Session, project_id: int, items: Sequence[InteractionCreate]) -> list[Logged]:
@@ -133,7 +95,7 @@ def record_batch(session: Session, project_id: int, items: Sequence[InteractionC
     Routing objects are only built when the project has enabled rules that can match on arrival.
     """
     rows, order = _prepare(project_id, items)
-    created_ids = _insert_new(session, rows)
+    created_ids = bulk_insert.insert_interactions(session, list(rows.values()))
     stored = {ext: Logged(pk, ext, rows[ext]["end_user_id"], True) for ext, pk in created_ids.items()}
     existing = [ext for ext in rows if ext not in created_ids]
     for start in range(0, len(existing), 900):
@@ -161,7 +123,7 @@ def record_interactions(session: Session, project_id: int, items: Sequence[Inter
     Routing rules run on the new ones, so routing decisions commit with them. The caller commits.
     """
     rows, order = _prepare(project_id, items)
-    created_ids = _insert_new(session, rows)
+    created_ids = bulk_insert.insert_interactions(session, list(rows.values()))
     # Rows this call inserted become persistent objects from the values just written (no read-back: that
     # SELECT and ORM load cost more than the INSERT); only the ones that already existed are read.
     by_ext = {ext: _persistent(session, pk, rows[ext]) for ext, pk in created_ids.items()}

@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
+from hmac import digest as hmac_digest
 from json.encoder import encode_basestring_ascii
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -29,11 +31,16 @@ _SIG_LEN_V2 = 43  # base64 of a 32-byte SHA-256 MAC, unpadded
 _SIG_LEN_V1 = 27  # base64 of a 20-byte SHA-1 MAC (itsdangerous' default), unpadded
 
 
+def _b64(data: bytes) -> bytes:
+    """URL-safe base64 without padding, as itsdangerous' `base64_encode` writes it (minus its type checks)."""
+    return urlsafe_b64encode(data).rstrip(b"=")
+
+
 def _payload(project_id: int, interaction_id: int, end_user_id: str | None) -> bytes:
     """Compact JSON of the claims, as `json.dumps(..., separators=(",", ":"))` writes it (built directly: the
     encoder's per-call set-up cost more than signing)."""
     user = "null" if end_user_id is None else encode_basestring_ascii(end_user_id)
-    return base64_encode(f'{{"p":{int(project_id)},"i":{int(interaction_id)},"u":{user}}}'.encode("ascii"))
+    return _b64(f'{{"p":{int(project_id)},"i":{int(interaction_id)},"u":{user}}}'.encode("ascii"))
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class TokenSigner:
         self.max_age_seconds = max_age_seconds
 
     def _sign(self, message: bytes) -> bytes:
-        return base64_encode(hmac.digest(self._key, message, "sha256"))  # OpenSSL's one-shot HMAC
+        return _b64(hmac_digest(self._key, message, "sha256"))  # OpenSSL's one-shot HMAC
 
     def mint(self, project_id: int, interaction_id: int, end_user_id: str | None) -> str:
         """A token for feedback on `interaction_id`."""
@@ -70,11 +77,13 @@ class TokenSigner:
     def mint_many(self, project_id: int, rows: list[tuple[int, str | None]]) -> list[str]:
         """Tokens for many (interaction id, end user) pairs of one project, sharing one timestamp."""
         stamp = b"." + base64_encode(int_to_bytes(self._clock.get_timestamp()))
-        sign = self._sign
+        key, encode, project = self._key, urlsafe_b64encode, int(project_id)
         out = []
-        for interaction_id, end_user_id in rows:
-            message = _payload(project_id, interaction_id, end_user_id) + stamp
-            out.append((message + b"." + sign(message)).decode("ascii"))
+        for interaction_id, end_user_id in rows:  # _payload and _sign inlined: this loop runs 1,000 times a batch
+            user = "null" if end_user_id is None else encode_basestring_ascii(end_user_id)
+            claims = f'{{"p":{project},"i":{int(interaction_id)},"u":{user}}}'.encode("ascii")
+            message = encode(claims).rstrip(b"=") + stamp
+            out.append((message + b"." + encode(hmac_digest(key, message, "sha256")).rstrip(b"=")).decode("ascii"))
         return out
 
     def verify(self, token: str) -> TokenClaims:
