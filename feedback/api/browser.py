@@ -44,8 +44,20 @@ def _known(app: Flask) -> KnownOrigins:
     return app.extensions.setdefault("feedback.origins", KnownOrigins())
 
 
+# scheme, Host header and script root -> the normalised origin of `request.host_url` (building and parsing that
+# URL on every request cost more than the lookup)
+_OWN_ORIGINS: dict[str, str | None] = {}
+
+
 def _own_origin() -> str | None:
-    return normalised(request.host_url)
+    environ = request.environ
+    cache_key = f"{environ.get('wsgi.url_scheme')}://{environ.get('HTTP_HOST')}/{environ.get('SCRIPT_NAME', '')}"
+    own = _OWN_ORIGINS.get(cache_key, _OWN_ORIGINS)
+    if own is _OWN_ORIGINS:
+        if len(_OWN_ORIGINS) > 1000:  # Host headers are the caller's to choose: stay bounded
+            _OWN_ORIGINS.clear()
+        own = _OWN_ORIGINS[cache_key] = normalised(request.host_url)
+    return own
 
 
 def parse_limit(raw: str, name: str) -> tuple[int, int]:
