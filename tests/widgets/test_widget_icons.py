@@ -25,6 +25,10 @@ ICONS = """w => [...w.shadowRoot.querySelectorAll('[part~=thumb]')].map(b => {
           transition: svg && getComputedStyle(svg).transitionDuration};
 })"""
 
+# Resolves when every running CSS transition in the widget has finished (on a busy machine a read right after
+# the click can land mid-transition).
+SETTLED = "w => Promise.all(w.shadowRoot.getAnimations().map(a => a.finished)).then(() => true)"
+
 
 def test_thumbs_are_named_svg_icons_filled_when_pressed(page, live_server):
     problems: list[str] = []
@@ -33,6 +37,7 @@ def test_thumbs_are_named_svg_icons_filled_when_pressed(page, live_server):
     _, widget = ask(page, live_server, "why is the sky blue")
     widget.get_by_role("button", name="Helpful", exact=True).click()
     wait_for(lambda: widget.get_by_role("status").text_content() == "Thanks for your feedback")
+    widget.evaluate(SETTLED)  # colours are read once the pressed state's .15 s transition has ended
     up, down = widget.evaluate(ICONS)
     for thumb, text in ((up, "Helpful"), (down, "Not helpful")):
         assert (thumb["svgs"], thumb["ns"], thumb["hidden"], thumb["style"]) == (
