@@ -5,6 +5,14 @@ text (prompt, response, correction). Near duplicates use MinHash over word 3-gra
 whose band key collides with any band key of an earlier kept record is a near duplicate. The label is mixed into
 every key, so the same prompt answered once well and once badly is never "deduplicated" into one side.
 
+The MinHash is one-permutation hashing with rotation densification (Li, Owen & Zhang 2012; Shrivastava & Li
+2014): each shingle is hashed once to 64 bits, the high bits choose one of `num_perm` bins and the low 32 bits
+are the value; a bin keeps its minimum, and an empty bin borrows the next non-empty bin to its right (with the
+distance mixed in). Two texts agree on a bin with probability equal to their Jaccard similarity, like classic
+MinHash, at the cost of one hash per shingle instead of `num_perm`. Splitting, word interning and hashing run in
+Arrow and NumPy over the whole batch (no Python object per word); word hashes are a polynomial over the UTF-8
+bytes finalised with MurmurHash3's fmix64, so they are the same in every process and run.
+
 Only 64-bit keys of kept records are remembered (1 exact + `bands` LSH keys per row, ~40 bytes), held in
 sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there is no O(N^2) comparison.
 """
@@ -12,25 +20,34 @@ sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there
 from __future__ import annotations
 
 import hashlib
-import zlib
+import re
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from feedback.services.datasets.records import Record
 
-_MERSENNE = np.uint64((1 << 61) - 1)
+_C1 = np.uint64(0xFF51AFD7ED558CCD)
+_C2 = np.uint64(0xC4CEB9FE1A85EC53)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S32, _S33 = np.uint64(32), np.uint64(33)
 _MASK32 = np.uint64(0xFFFFFFFF)
-_SLICE = 8192
+_EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+_BYTE_BASE = 0x100000001B3  # FNV-1 64-bit prime (odd)
+# ASCII whitespace other than the plain space: when absent (and no double or edge space), normalising is a no-op
+_ODD_SPACE = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]")
 
 
-class _WordHashes(dict[str, int]):
-    """Word -> nonzero CRC-32 of its UTF-8 bytes, computed on first lookup."""
-
-    def __missing__(self, word: str) -> int:
-        value = self[word] = zlib.crc32(word.encode()) or 1
-        return value
+def _fmix(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, in place on a uint64 array."""
+    x ^= x >> _S33
+    x *= _C1
+    x ^= x >> _S33
+    x *= _C2
+    x ^= x >> _S33
+    return x
 
 
 class SortedKeySet:
@@ -64,12 +81,47 @@ def dedup_text(record: Record) -> str:
     """The normalised text two records must share to be duplicates (prompt + answer; the label is keyed apart).
 
     Lower-cased, whitespace runs collapsed to one space (`str.split()` uses the same Unicode whitespace
-    set as the regex `\\s`), ends stripped.
+    set as the regex `\\s`), ends stripped. ASCII text without tabs, newlines, double or edge spaces inside its
+    parts is already normalised once the parts are joined with spaces (checked, not assumed).
     """
     parts = [f"{m.role}: {m.content}" for m in record.messages]
     parts.append(record.response)
-    parts.append(record.correction or "")
-    return " ".join("\n".join(parts).lower().split())
+    if record.correction:
+        parts.append(record.correction)
+    joined = " ".join(p for p in parts if p).lower()  # an empty part only adds separators `split` drops
+    if joined.isascii() and "  " not in joined and joined[:1] != " " and joined[-1:] != " " \
+            and not _ODD_SPACE.search(joined):
+        return joined
+    return " ".join(joined.split())
+
+
+def _string_hashes(strings: pa.Array, powers: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per string of a (large_)string array: sum of byte * base^position, length, fmix64."""
+    large = pa.types.is_large_string(strings.type)
+    _, offsets_buffer, data_buffer = strings.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32,
+                            count=len(strings) + 1, offset=strings.offset * (8 if large else 4)).astype(np.int64)
+    lengths = np.diff(offsets)
+    hashes = lengths.astype(np.uint64) * _GOLDEN
+    first, last = int(offsets[0]), int(offsets[-1])
+    if last > first:
+        data = np.frombuffer(data_buffer, dtype=np.uint8, count=last - first, offset=first)
+        starts = offsets[:-1] - first
+        owner = np.repeat(np.arange(len(strings)), lengths)
+        position = np.arange(last - first) - starts[owner]
+        longest = int(lengths.max())
+        terms = data.astype(np.uint64)
+        terms *= (powers if longest <= powers.size else _powers(longest))[position]
+        nonempty = lengths > 0
+        hashes[nonempty] += np.add.reduceat(terms, starts[nonempty])
+    return _fmix(hashes)
+
+
+def _powers(n: int) -> np.ndarray:
+    """base^0 .. base^(n-1) modulo 2^64."""
+    out = np.full(n, _BYTE_BASE, dtype=np.uint64)
+    out[0] = 1
+    return np.multiply.accumulate(out, dtype=np.uint64)
 
 
 class Deduper:
@@ -79,68 +131,71 @@ class Deduper:
                  shingle: int = 3, seed: int = 1) -> None:
         if num_perm % bands:
             raise ValueError("num_perm must be a multiple of bands")
-        self.exact, self.near, self.bands, self.shingle = exact, near, bands, shingle
+        self.exact, self.near, self.bands, self.shingle, self.num_perm = exact, near, bands, shingle, num_perm
         rng = np.random.Generator(np.random.PCG64(seed))
-        self._a = rng.integers(1, 1 << 32, size=num_perm, dtype=np.uint64)
-        self._b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64)
+        self._seed = rng.integers(1, 1 << 62, dtype=np.uint64)
         self._mix = rng.integers(1, 1 << 62, size=(bands, num_perm // bands), dtype=np.uint64) | np.uint64(1)
         self._band_salt = rng.integers(1, 1 << 62, size=bands, dtype=np.uint64)
+        self._powers = _powers(256)
         self._exact_keys = SortedKeySet()
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
-        self._word_hashes = _WordHashes()
 
     def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """32-bit word k-gram hashes and their owning row (rows shorter than k words hash to one value)."""
+        """64-bit word k-gram hashes and their owning row (a row shorter than k words has one shingle: all of it)."""
         k = self.shingle
-        cache = self._word_hashes
-        if len(cache) > 500_000:
-            cache.clear()
-        split = [text.split(" ") for text in texts]
-        hashes = list(map(cache.__getitem__, chain.from_iterable(split)))
-        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-        tok = np.asarray(hashes, dtype=np.uint64)
-        own = np.repeat(np.arange(len(split), dtype=np.int64), lengths)
-        short = np.flatnonzero(lengths < k)
-        extra = np.zeros(short.size, dtype=np.uint64)
-        if short.size:  # a row with fewer than k words: the sum of its word hashes is its only shingle
-            ends = np.cumsum(lengths)
-            extra = np.asarray([sum(hashes[int(ends[r] - lengths[r]):int(ends[r])]) & 0xFFFFFFFF for r in short],
-                               dtype=np.uint64)
-            long_rows = lengths >= k
-            tok, own = tok[long_rows[own]], own[long_rows[own]]
-        start = np.arange(max(tok.size - k + 1, 0))
-        start = start[own[start] == own[start + k - 1]]
-        combined = np.zeros(start.size, dtype=np.uint64)
+        words = pc.split_pattern(pa.array(texts, pa.large_string()), " ")
+        row_offsets = words.offsets.to_numpy().astype(np.int64)
+        lengths = np.diff(row_offsets)
+        encoded = pc.dictionary_encode(words.values)
+        tok = _string_hashes(encoded.dictionary, self._powers)[encoded.indices.to_numpy()]
+        own = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        # k-grams at every token position (those straddling two rows are masked out below)
+        count = max(tok.size - k + 1, 0)
+        combined = np.full(count, self._seed, dtype=np.uint64)
         for j in range(k):
-            combined *= np.uint64(0x9E3779B1)
-            combined += tok[start + j]
-        combined = (combined >> np.uint64(32)) ^ (combined & _MASK32)
-        return np.concatenate([combined, extra]), np.concatenate([own[start], short])
+            combined *= _GOLDEN
+            combined += tok[j:j + count]
+        valid = np.ones(count, dtype=bool)
+        ends = row_offsets[1:]
+        full_ends = ends[lengths >= k]
+        for j in range(1, k):  # the last k-1 starts of a full row run into the next row
+            cut = full_ends - j
+            valid[cut[cut < count]] = False
+        short = np.flatnonzero(lengths < k)
+        extra = []
+        for row in short.tolist():  # a short row is one shingle of all its words
+            lo, hi = int(row_offsets[row]), int(row_offsets[row + 1])
+            valid[lo:min(hi, count)] = False
+            value = int(self._seed)
+            for word in tok[lo:hi].tolist():
+                value = (value * int(_GOLDEN) + word) & 0xFFFFFFFFFFFFFFFF
+            extra.append(value)
+        values = np.concatenate([combined[valid], np.asarray(extra, dtype=np.uint64)])
+        return _fmix(values), np.concatenate([own[:count][valid], short])
 
     def _signatures(self, texts: Sequence[str]) -> np.ndarray:
-        """MinHash signatures, shape (len(texts), num_perm), computed in bounded-size shingle slices."""
+        """Densified one-permutation MinHash signatures, shape (len(texts), num_perm)."""
         values, rows = self._shingles(texts)
-        order = np.argsort(rows, kind="stable")
-        values, rows = values[order], rows[order]
-        sig = np.full((len(texts), self._a.size), np.iinfo(np.uint64).max, dtype=np.uint64)
-        for start in range(0, values.size, _SLICE):
-            chunk, owner = values[start:start + _SLICE], rows[start:start + _SLICE]
-            permuted = chunk[:, None] * self._a
-            permuted += self._b
-            permuted %= _MERSENNE
-            permuted &= _MASK32
-            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-            minima = np.minimum.reduceat(permuted, starts, axis=0)
-            seg_rows = owner[starts]
-            sig[seg_rows] = np.minimum(sig[seg_rows], minima)
-        return sig
+        m = self.num_perm
+        bins = ((values >> _S32) * np.uint64(m)) >> _S32
+        flat = np.full(len(texts) * m, _EMPTY, dtype=np.uint64)
+        np.minimum.at(flat, rows * m + bins.astype(np.int64), values & _MASK32)
+        sig = flat.reshape(len(texts), m)
+        distance = np.zeros(sig.shape, dtype=np.uint64)
+        for _ in range(2):  # an empty bin takes the nearest non-empty bin to its right (circularly)
+            for col in range(m - 1, -1, -1):
+                nxt = (col + 1) % m
+                fill = (sig[:, col] == _EMPTY) & (sig[:, nxt] != _EMPTY)
+                sig[fill, col] = sig[fill, nxt]
+                distance[fill, col] = distance[fill, nxt] + np.uint64(1)
+        return sig | (distance << _S32)
 
     def _band_keys_for(self, sig: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         banded = sig.reshape(sig.shape[0], self.bands, sig.shape[1] // self.bands)
         keys = (banded * self._mix).sum(axis=2, dtype=np.uint64) ^ self._band_salt
         bad = np.asarray([label == "bad" for label in labels], dtype=bool)
-        keys[bad] = keys[bad] * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)
+        keys[bad] = keys[bad] * _GOLDEN + np.uint64(1)
         return keys
 
     def keep_mask(self, records: Sequence[Record]) -> list[bool]:
@@ -179,7 +234,8 @@ class Deduper:
         return keep
 
     def figures(self) -> dict[str, object]:
-        """Duplicate counts and the size of the remembered key state (for the manifest)."""
+        """Duplicate counts and the MinHash parameters (for the manifest)."""
         return {"exact_removed": self.removed["exact"], "near_removed": self.removed["near"],
                 "exact_enabled": self.exact, "near_enabled": self.near,
-                "minhash": {"num_perm": int(self._a.size), "bands": self.bands, "shingle": self.shingle}}
+                "minhash": {"num_perm": self.num_perm, "bands": self.bands, "shingle": self.shingle,
+                            "scheme": "one-permutation, rotation densified"}}

@@ -95,7 +95,8 @@ class _Run:
             if self.filtering and not self.params.filters.matches(record):
                 self.counts["filtered_out"] += 1
                 continue
-            selected.append(self.scrubber.scrub_record(record))
+            selected.append(record)
+        selected = self.scrubber.scrub_batch(selected)
         record_writers = [w for w in self.writers if w.kind == "records"]
         pair_writers = [w for w in self.writers if w.kind == "pairs"]
         for record, keep in zip(selected, self.deduper.keep_mask(selected), strict=True):

@@ -1,6 +1,9 @@
 """PII scrubbing: emails, phone numbers, Luhn-valid card numbers, IPv4/IPv6 and configurable extra patterns.
 
-One combined regular expression scans each text once; candidates that need a semantic check (Luhn for cards,
+A batch of records is first screened as one translated byte string (`scrub_batch`): every built-in pattern
+needs an `@`, a digit-separator-digit run, `+digit`, 13 digits in a row or two colons close together, so ASCII
+texts without any of them cannot change and skip the regular expressions (extra patterns disable the screen).
+One combined regular expression scans each remaining text once; candidates that need a semantic check (Luhn for cards,
 `ipaddress` for IPs, digit count for phones) are validated in the replacement callback, and anything that
 fails the check is left untouched. Each replacement is counted per kind so the manifest can report figures.
 """
@@ -9,8 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from bisect import bisect_right
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from itertools import accumulate
 
 from feedback.services.datasets.errors import DatasetError
 from feedback.services.datasets.records import Message, PairwiseJudgement, Record
@@ -27,6 +33,11 @@ _GROUP = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _HAS_DIGIT = re.compile(r"\d")
 _MEMO_TEXT = 2000  # memoise texts up to this length
 _MEMO_SIZE = 20_000  # entries before the memo is reset (bounded memory)
+# screen: ASCII digits -> d, separators a phone/card/IPv4 can use -> s, `+ @ :` kept, every other byte -> x
+_CLASSES = bytes(ord("d") if 48 <= b <= 57 else ord("s") if chr(b) in " .-" else b if chr(b) in "+@:"
+                 else ord("x") for b in range(256))
+_NEEDLES = (b"@", b"dsd", b"+d", b"d" * 13)  # email; phone, card, IPv4; phone; card without separators
+_COLON_GAP = 5  # IPv6 needs `:h{0,4}:`: two colons at most 5 apart
 
 
 def luhn_valid(digits: str) -> bool:
@@ -122,6 +133,26 @@ class PiiScrubber:
                 text = regex.sub(self._replace, text)
         return self._digits.sub(self._replace, text) if _HAS_DIGIT.search(text) else text
 
+    def scrub_batch(self, records: Sequence[Record]) -> list[Record]:
+        """`scrub_record` of each record; records the screen proves clean are returned as they are."""
+        if not self.enabled or len(self.kinds) > len(_BUILTIN):
+            return [self.scrub_record(r) for r in records]
+        texts: list[str] = []
+        owners: list[int] = []
+        flagged: set[int] = set()
+        for index, record in enumerate(records):
+            for text in _texts(record):
+                if text.isascii():
+                    texts.append(text)
+                    owners.append(index)
+                else:  # non-ASCII digits also match `\d`: no screen
+                    flagged.add(index)
+        starts = [0, *accumulate(len(t) + 1 for t in texts)]
+        mapped = "\0".join(texts).encode("ascii").translate(_CLASSES)
+        for position in _hits(mapped):
+            flagged.add(owners[bisect_right(starts, position) - 1])
+        return [self.scrub_record(r) if i in flagged else r for i, r in enumerate(records)]
+
     def scrub_record(self, record: Record) -> Record:
         """A copy of the record with every text field (messages, response, correction, pairs) scrubbed."""
         if not self.enabled:
@@ -141,3 +172,29 @@ class PiiScrubber:
     def figures(self) -> dict[str, int]:
         """Replacement counts for every kind (zero included), in a stable order."""
         return {kind: self.counts.get(kind, 0) for kind in sorted(self.kinds)}
+
+
+def _texts(record: Record) -> Iterator[str]:
+    for message in record.messages:
+        yield message.content
+    yield record.response
+    if record.correction is not None:
+        yield record.correction
+    for judgement in record.pairwise:
+        yield judgement.other_response
+
+
+def _hits(mapped: bytes) -> Iterator[int]:
+    """Positions in the class-mapped batch where a built-in PII pattern could start matching."""
+    for needle in _NEEDLES:
+        position = mapped.find(needle)
+        while position >= 0:
+            yield position
+            position = mapped.find(needle, position + 1)
+    previous = -_COLON_GAP - 1
+    position = mapped.find(b":")
+    while position >= 0:
+        if position - previous <= _COLON_GAP:
+            yield position  # both colons sit in one text unless a separator lies between: then a false alarm
+        previous = position
+        position = mapped.find(b":", position + 1)

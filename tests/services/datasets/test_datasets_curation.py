@@ -121,3 +121,15 @@ def test_manifest_reports_planted_pii_and_dups(tmp_path: Path) -> None:
     assert manifest["pii"]["replacements"]["email"] == 45
     assert manifest["dedup"]["exact_removed"] == 5
     assert manifest["counts"]["rows"] == 40
+
+
+def test_batch_pii_screen_changes_nothing_it_skips() -> None:
+    planted = ("mail jane.doe+x@example.co.uk, call +44 20 7946 0958 or +14155550132, card 4111111111111111, "
+               "host 2001:db8::1 or 10.0.0.1, ticket TKT-123456, ４１１１ fullwidth, ５５５-１２３４ phone")
+    texts = [planted, "plain words only", "account123 billing456 order7.", "time 12:30:45", "ünïcödé 555 1234",
+             "", "a:b", "x" * 50 + "1-2", "nothing: here"] + planted.split(", ")
+    records = [make_record(i, prompt=texts[i % len(texts)], response=texts[(i * 7) % len(texts)] + " ok",
+                           correction=texts[(i * 3) % len(texts)] or None) for i in range(1, 60)]
+    one, batch = PiiScrubber(), PiiScrubber()
+    assert batch.scrub_batch(records) == [one.scrub_record(r) for r in records]
+    assert batch.figures() == one.figures() and one.figures()["phone"] > 0
