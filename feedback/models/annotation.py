@@ -37,6 +37,8 @@ class LSAnnotationRecord(Base):
     reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     corrected_text: Mapped[str | None] = mapped_column(Text)
     preference: Mapped[str | None] = mapped_column(String(1))
+    # pairwise tasks: the other response (task data `response_b`) that `preference` chose for or against
+    compared_response: Mapped[str | None] = mapped_column(Text)
     lead_time: Mapped[float | None] = mapped_column(Float)
     was_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

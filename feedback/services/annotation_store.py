@@ -87,8 +87,8 @@ def store_annotation(session: Session, connection: LabelStudioConnection, norm: 
         if record.deleted or stale:
             return StoreResult(record, changed=False, feedback_written=0)
     record.interaction_id = resolve_interaction(session, connection, norm.item_id, interaction_hint)
-    for name in ("item_id", "verdict", "rating", "reasons", "corrected_text", "preference", "lead_time",
-                 "was_cancelled", "raw"):
+    for name in ("item_id", "verdict", "rating", "reasons", "corrected_text", "preference", "compared_response",
+                 "lead_time", "was_cancelled", "raw"):
         setattr(record, name, getattr(norm, name))
     record.ls_task_id = norm.task_id
     record.annotator_id = norm.annotator_id

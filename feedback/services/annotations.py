@@ -1,8 +1,9 @@
 """Validate Label Studio webhook payloads and normalise annotations into feedback-loop's shape.
 
 A normalised annotation has ``verdict`` (good/bad), ``rating``, ``reasons`` (reason ids), ``corrected_text``,
-``preference`` (a/b for pairwise), ``annotator_id``, ``lead_time``, ``was_cancelled`` and the ``raw`` result
-list, plus the ids that locate it (annotation, task, Label Studio project, our item id from task data).
+``preference`` (a/b for pairwise) with ``compared_response`` (the task's ``response_b``), ``annotator_id``,
+``lead_time``, ``was_cancelled`` and the ``raw`` result list, plus the ids that locate it (annotation, task,
+Label Studio project, our item id from task data).
 Controls are recognised by the names used in our built-in templates first and by control type otherwise,
 so custom configs that use standard tags still normalise.
 """
@@ -125,6 +126,7 @@ class NormalisedAnnotation(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     corrected_text: str | None = None
     preference: Literal["a", "b"] | None = None
+    compared_response: str | None = None
     annotator_id: int | None = None
     lead_time: float | None = None
     was_cancelled: bool = False
@@ -196,6 +198,8 @@ def normalise_annotation(
         for item in annotation.result:
             _apply(out, item)
     item_id = task.data.get(ITEM_ID_FIELD) if task is not None else None
+    if out.get("preference") and task is not None and isinstance(task.data.get("response_b"), str):
+        out["compared_response"] = task.data["response_b"]  # what response_a (the interaction's) was compared with
     task_project = task.project if task is not None else None
     return NormalisedAnnotation(
         annotation_id=annotation.id,

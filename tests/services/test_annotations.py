@@ -105,7 +105,8 @@ def test_pairwise_preference_and_cancelled_annotation(labelstudio_client, labels
     pick = labelstudio_client.create_annotation(task_id, [
         {"from_name": "preference", "to_name": "response_a,response_b", "type": "pairwise",
          "value": {"selected": "left"}}])
-    assert normalise_annotation(pick, {"id": task_id, "data": {"fl_item_id": "9"}}).preference == "a"
+    norm = normalise_annotation(pick, labelstudio_client._ls.tasks.get(id=task_id))
+    assert (norm.preference, norm.compared_response, norm.item_id) == ("a", "Yes.", "9")
     skipped = labelstudio_client._ls.annotations.create(id=task_id, result=[], was_cancelled=True)
     norm = normalise_annotation(skipped)  # an SDK model, not a dict
     assert norm.was_cancelled and norm.preference is None and norm.verdict is None
