@@ -27,9 +27,14 @@ _EPOCH = datetime.min
 
 def normalise(signal: FeedbackSignal) -> float | None:
     """The signal's score mapped to 0..1 on its scale, or None when it has no score."""
-    if signal.score is None or signal.scale_max <= signal.scale_min:
+    return normalise_score(signal.score, signal.scale_min, signal.scale_max)
+
+
+def normalise_score(score: float | None, low: float, high: float) -> float | None:
+    """A raw score mapped to 0..1 on the scale `low`..`high`, or None when there is no score."""
+    if score is None or high <= low:
         return None
-    value = (float(signal.score) - signal.scale_min) / (signal.scale_max - signal.scale_min)
+    value = (float(score) - low) / (high - low)
     return min(1.0, max(0.0, value))
 
 
@@ -53,6 +58,28 @@ def _newest_per_voter(signals: list[FeedbackSignal]) -> list[FeedbackSignal]:
     return sorted(latest.values(), key=_sort_key)
 
 
+_PROVENANCE: dict[tuple[Source, bool, bool], Provenance] = {}
+
+
+def resolve_single(source: Source, score: float | None, low: float, high: float, correction: str | None,
+                   reasons: tuple[str, ...]) -> Resolution | None:
+    """`resolve_label` of exactly one live signal, from its fields (no `FeedbackSignal` needed)."""
+    rating = normalise_score(score, low, high)
+    vote: Label | None = None if rating is None or rating == 0.5 else ("good" if rating > 0.5 else "bad")
+    if not (correction and correction.strip()):
+        correction = None
+    if vote is None and correction is None:
+        return None
+    key = (source, vote is not None, correction is not None)
+    provenance = _PROVENANCE.get(key)
+    if provenance is None:  # immutable and few distinct values: shared
+        provenance = _PROVENANCE[key] = Provenance(source, "single", 1 if vote else 0, 1 if vote else 0,
+                                                   source if correction else None)
+    label: Label = "bad" if correction is not None else vote  # type: ignore[assignment]
+    return Resolution(label, None if rating is None or vote is None else round(rating, 6), correction,
+                      provenance, tuple(sorted(set(reasons))) if vote else ())
+
+
 def resolve_label(signals: Iterable[FeedbackSignal]) -> Resolution | None:
     """Resolve one interaction's feedback rows to a label with provenance, or None when nothing decides it.
 
@@ -61,16 +88,8 @@ def resolve_label(signals: Iterable[FeedbackSignal]) -> Resolution | None:
     live = [s for s in signals if not s.retracted]
     if len(live) == 1:  # fast path: one signal (the common case at scale)
         only = live[0]
-        vote = _vote(only)
-        correction = only.correction if only.correction and only.correction.strip() else None
-        if vote is None and correction is None:
-            return None
-        rating = normalise(only)
-        provenance = Provenance(only.source, "single", 1 if vote else 0, 1 if vote else 0,
-                                only.source if correction else None)
-        label: Label = "bad" if correction is not None else vote  # type: ignore[assignment]
-        return Resolution(label, None if rating is None or vote is None else round(rating, 6), correction,
-                          provenance, tuple(sorted(set(only.reasons))) if vote else ())
+        return resolve_single(only.source, only.score, only.scale_min, only.scale_max, only.correction,
+                              only.reasons)
     by_tier = {tier: _newest_per_voter([s for s in live if s.source == tier]) for tier in TIERS}
 
     correction: str | None = None

@@ -42,9 +42,9 @@ from sqlalchemy.pool import NullPool
 
 from feedback.models import Feedback, Interaction, Project
 from feedback.models.annotation import LSAnnotationRecord
-from feedback.services.datasets.labels import resolve_label
+from feedback.services.datasets.labels import resolve_label, resolve_single
 from feedback.services.datasets.params import ExportParams
-from feedback.services.datasets.records import FeedbackSignal, Message, Record
+from feedback.services.datasets.records import FeedbackSignal, Message, Record, Resolution
 
 YIELD_PER = 5000
 _FAST_STAMP = 26  # len('2024-01-01 00:00:03.000000'), the form SQLAlchemy stores on SQLite
@@ -144,30 +144,53 @@ def _stamp(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == _FAST_STAMP and value[10] == " " and value[19] == ".":  # the stored form: parse in C
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         value = _PARSE_STAMP(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _score(score: Any, rating: Any, verdict: Any, scale: tuple[float, float]) -> tuple[Any, float, float]:
+    """The signal's (score, scale min, scale max): a verdict is -1/1, a Label Studio rating is on 1..5."""
+    if verdict in ("good", "bad"):
+        return (1.0 if verdict == "good" else -1.0), -1.0, 1.0
+    if score is None and rating is not None:
+        return rating, 1.0, 5.0  # Label Studio rating control: 1..5 stars
+    return score, scale[0], scale[1]
+
+
+def _reasons(raw: Any) -> tuple[str, ...]:
+    if raw is None or raw == "[]":
+        return ()
+    reasons = _loads(raw)
+    return tuple(r for r in reasons if isinstance(r, str)) if reasons else ()
+
+
 def _signal(row: Any, scale: tuple[float, float]) -> FeedbackSignal:
     _, _, _, _, _, _, _, _, source, score, rating, verdict, correction, reasons, voter, at, uid = row
-    if verdict in ("good", "bad"):
-        score, low, high = (1.0 if verdict == "good" else -1.0), -1.0, 1.0
-    elif score is None and rating is not None:
-        score, low, high = rating, 1.0, 5.0  # Label Studio rating control: 1..5 stars
-    else:
-        low, high = scale
-    reasons = _loads(reasons)
-    reasons = tuple(r for r in reasons if isinstance(r, str)) if reasons else ()
-    return FeedbackSignal(source, score, low, high, correction, reasons, str(voter), _stamp(at), str(uid))
+    score, low, high = _score(score, rating, verdict, scale)
+    return FeedbackSignal(source, score, low, high, correction, _reasons(reasons), str(voter), _stamp(at),
+                          str(uid))
 
 
-def _message(item: Any) -> Message:
-    content = item.get("content")
-    return Message(str(item.get("role", "user")), content if isinstance(content, str) else _content(content))
+def _resolve(first: Any, more: list[Any] | None, scale: tuple[float, float]) -> Resolution | None:
+    """The label of one interaction from its signal rows (one row: without building a `FeedbackSignal`)."""
+    if more is None:
+        source, score, rating, verdict, correction, reasons = first[8:14]
+        score, low, high = _score(score, rating, verdict, scale)
+        return resolve_single(source, score, low, high, correction, _reasons(reasons))
+    return resolve_label([_signal(row, scale) for row in (first, *more)])
 
 
-def _record(first: Any, signals: list[FeedbackSignal]) -> Record | None:
-    resolution = resolve_label(signals)
+def _messages(raw: Any) -> tuple[Message, ...]:
+    items = _loads(raw)
+    if not items:
+        return ()
+    return tuple([Message(str(m.get("role", "user")), c if isinstance(c := m.get("content"), str) else _content(c))
+                  for m in items if isinstance(m, dict)])
+
+
+def _record(first: Any, resolution: Resolution | None) -> Record | None:
     if resolution is None:
         return None
     iid, conversation_id, raw_messages, response, model, model_version, created_at, raw_meta = first[:8]
@@ -176,9 +199,8 @@ def _record(first: Any, signals: list[FeedbackSignal]) -> Record | None:
     tags = tuple(sorted(str(t) for t in tags if isinstance(t, str | int))) if isinstance(tags, list) else ()
     if "tags" in meta:
         meta = {k: v for k, v in meta.items() if k != "tags"}
-    messages = tuple(_message(m) for m in (_loads(raw_messages) or []) if isinstance(m, dict))
-    return Record(iid, conversation_id or f"interaction-{iid}", messages, response or "", model or "",
-                  model_version or "", _stamp(created_at), resolution.label, resolution.rating,
+    return Record(iid, conversation_id or f"interaction-{iid}", _messages(raw_messages), response or "",
+                  model or "", model_version or "", _stamp(created_at), resolution.label, resolution.rating,
                   resolution.correction, resolution.provenance, resolution.reasons, tags, (), meta)
 
 
@@ -219,25 +241,29 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
                   "annotations_included": _has_annotations(session)})
     result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
     current: Any = None
-    signals: list[FeedbackSignal] = []
+    more: list[Any] | None = None  # further signal rows of the current interaction (rare)
     scanned = unresolved = count = 0
     for partition in result.partitions(YIELD_PER):
         count += len(partition)
         for row in partition:
-            if current is not None and row[0] != current[0]:
+            if current is not None:
+                if row[0] == current[0]:
+                    if more is None:
+                        more = []
+                    more.append(row)
+                    continue
                 scanned += 1
-                record = _record(current, signals)
+                record = _record(current, _resolve(current, more, scale))
                 if record is None:
                     unresolved += 1
                 else:
                     yield record
-                signals = []
+                more = None
             current = row
-            signals.append(_signal(row, scale))
         stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)
     if current is not None:
         scanned += 1
-        record = _record(current, signals)
+        record = _record(current, _resolve(current, more, scale))
         if record is None:
             unresolved += 1
         else:
