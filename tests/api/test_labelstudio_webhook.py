@@ -190,3 +190,30 @@ def test_wrong_or_missing_secret_is_401_and_malformed_is_4xx_nothing_stored(app,
         count = get_db().session().scalar(select(func.count()).select_from(LSAnnotationRecord).where(
             LSAnnotationRecord.project_id == project.id))
     assert count == 1 and stored(app, project.id)[0].verdict == "bad"
+
+
+def test_pairwise_annotation_keeps_the_compared_response(app, client, project, live_server, labelstudio,
+                                                         labelstudio_client):
+    admin = project.headers("admin")
+    answer = client.post("/api/v1/labelstudio/connections", headers=admin, base_url=live_server,
+                         json={"name": "compare", "url": labelstudio.url, "token": labelstudio.token,
+                               "template": "pairwise"})
+    assert answer.status_code == 201, answer.get_json()
+    connection = answer.get_json()
+    try:
+        add_rule(client, admin, connection["id"], conditions={"thumbs_down": True})
+        interaction = log_interaction(client, project, response="Mix bleach and vinegar.",
+                                      metadata={"alternative_response": "Never mix bleach with acids."})
+        thumbs(client, project.headers(), interaction["id"], -1)
+        run_worker_inline(app)
+        (task,) = ls_tasks(labelstudio_client, connection["ls_project_id"])
+        assert (task["data"]["response_a"], task["data"]["response_b"]) == (
+            "Mix bleach and vinegar.", "Never mix bleach with acids.")
+        labelstudio_client.create_annotation(task["id"], [
+            {"from_name": "preference", "to_name": "response_a,response_b", "type": "pairwise",
+             "value": {"selected": "right"}}])
+        (row,) = wait_until(lambda: stored(app, project.id))
+        assert (row.interaction_id, row.preference, row.compared_response) == (
+            interaction["id"], "b", "Never mix bleach with acids.")
+    finally:
+        labelstudio_client.delete_project(connection["ls_project_id"])
