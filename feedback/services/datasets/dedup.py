@@ -20,7 +20,6 @@ sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,8 +35,6 @@ _S32, _S33 = np.uint64(32), np.uint64(33)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BYTE_BASE = 0x100000001B3  # FNV-1 64-bit prime (odd)
-# ASCII whitespace other than the plain space: when absent (and no double or edge space), normalising is a no-op
-_ODD_SPACE = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f]")
 
 
 def _fmix(x: np.ndarray) -> np.ndarray:
@@ -89,8 +86,9 @@ def dedup_text(record: Record) -> str:
     if record.correction:
         parts.append(record.correction)
     joined = " ".join(p for p in parts if p).lower()  # an empty part only adds separators `split` drops
-    if joined.isascii() and "  " not in joined and joined[:1] != " " and joined[-1:] != " " \
-            and not _ODD_SPACE.search(joined):
+    # printable ASCII has no whitespace but the space (tabs, newlines and \x1c-\x1f are control characters)
+    if joined.isascii() and joined.isprintable() and "  " not in joined and joined[:1] != " " \
+            and joined[-1:] != " ":
         return joined
     return " ".join(joined.split())
 
@@ -208,19 +206,25 @@ class Deduper:
             blake = hashlib.blake2b
             digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
                                    for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
-            seen_before = self._exact_keys.contains(digests).tolist()
-            local: set[int] = set()
-            for i, digest in enumerate(digests.tolist()):
-                if seen_before[i] or digest in local:
-                    keep[i] = False
-                    self.removed["exact"] += 1
-                local.add(digest)
+            seen = self._exact_keys.contains(digests)
+            if seen.any() or np.unique(digests).size < digests.size:  # duplicates: decide in order
+                seen_before = seen.tolist()
+                local: set[int] = set()
+                for i, digest in enumerate(digests.tolist()):
+                    if seen_before[i] or digest in local:
+                        keep[i] = False
+                        self.removed["exact"] += 1
+                    local.add(digest)
             self._exact_keys.add(digests[np.asarray(keep)])
         if self.near:
             candidates = [i for i, k in enumerate(keep) if k]
             keys = self._band_keys_for(self._signatures([texts[i] for i in candidates]),
                                        [records[i].label for i in candidates])
-            seen_before = self._band_keys.contains(keys).any(axis=1).tolist()
+            seen = self._band_keys.contains(keys).any(axis=1)
+            if not seen.any() and np.unique(keys).size == keys.size:  # no collision at all: keep every row
+                self._band_keys.add(keys.ravel())
+                return keep
+            seen_before = seen.tolist()
             local_bands: set[int] = set()
             kept_rows = []
             for row, (i, row_keys) in enumerate(zip(candidates, keys.tolist(), strict=True)):

@@ -182,12 +182,28 @@ def _resolve(first: Any, more: list[Any] | None, scale: tuple[float, float]) -> 
     return resolve_label([_signal(row, scale) for row in (first, *more)])
 
 
+_SYSTEM: dict[str, Message] = {}  # system prompts repeat across a project's rows: one shared (immutable) Message
+_SYSTEM_MAX = 1000
+
+
+def _message(item: dict[str, Any]) -> Message:
+    role = item.get("role", "user")
+    content = item.get("content")
+    if not isinstance(content, str):
+        content = _content(content)
+    if role != "system":
+        return Message(str(role), content)
+    shared = _SYSTEM.get(content)
+    if shared is None:
+        if len(_SYSTEM) >= _SYSTEM_MAX:
+            _SYSTEM.clear()
+        shared = _SYSTEM[content] = Message(role, content)
+    return shared
+
+
 def _messages(raw: Any) -> tuple[Message, ...]:
     items = _loads(raw)
-    if not items:
-        return ()
-    return tuple([Message(str(m.get("role", "user")), c if isinstance(c := m.get("content"), str) else _content(c))
-                  for m in items if isinstance(m, dict)])
+    return tuple([_message(m) for m in items if isinstance(m, dict)]) if items else ()
 
 
 def _record(first: Any, resolution: Resolution | None) -> Record | None:

@@ -19,6 +19,7 @@ import orjson
 from feedback.services.datasets.records import Message, PreferencePair, Record
 
 ALLOWED_ROLES = frozenset({"system", "user", "assistant"})
+_CHUNK = 1 << 20  # bytes joined before one write + hash update
 
 
 @dataclass(frozen=True)
@@ -32,25 +33,37 @@ class FileInfo:
 
 
 class HashingFile:
-    """A binary file that hashes what it writes and counts rows."""
+    """A binary file that hashes what it writes and counts rows (small writes are joined, then hashed once)."""
 
     def __init__(self, path: Path, relpath: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.relpath = relpath
-        self._fh: BinaryIO = open(path, "wb", buffering=1 << 20)  # noqa: SIM115 - closed in close()
+        self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._sha = hashlib.sha256()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self.size = 0
         self.rows = 0
 
     def write(self, data: bytes, rows: int = 0) -> None:
         """Append bytes, counting `rows` logical rows."""
-        self._fh.write(data)
-        self._sha.update(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
         self.size += len(data)
         self.rows += rows
+        if self._pending_size >= _CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        chunk = b"".join(self._pending)
+        self._fh.write(chunk)
+        self._sha.update(chunk)
+        self._pending = []
+        self._pending_size = 0
 
     def close(self) -> FileInfo:
         """Close the file and return its manifest entry."""
+        self._drain()
         self._fh.close()
         return FileInfo(self.relpath, self._sha.hexdigest(), self.size, self.rows)
 
@@ -67,6 +80,15 @@ def dumps_plain(obj: Any) -> bytes:
     types; floats are left to `dumps` because the two format some of them differently (`1e+16` vs `1e16`).
     """
     return orjson.dumps(obj)
+
+
+_EXTRA = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
+
+def extra_json(record: Record) -> str:
+    """The record's metadata as the `extra` JSON text: `json.dumps(sort_keys=True, ensure_ascii=False,
+    default=str)`, through one reused encoder (`json.dumps` builds a new one per call for these options)."""
+    return _EXTRA.encode(dict(record.metadata))
 
 
 def messages(items: Iterable[Message]) -> list[dict[str, str]]:
@@ -98,7 +120,7 @@ def metadata(record: Record, split: str) -> dict[str, Any]:
         "agreement": round(record.provenance.agreement, 6),
         "reasons": ",".join(record.reasons),
         "tags": ",".join(record.tags),
-        "extra": json.dumps(dict(record.metadata), sort_keys=True, ensure_ascii=False, default=str),
+        "extra": extra_json(record),
     }
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from feedback.services.datasets.records import SPLITS, PreferencePair, Record
-from feedback.services.datasets.writers.base import FileInfo, Writer, dumps, messages
+from feedback.services.datasets.writers.base import FileInfo, Writer, dumps, extra_json, messages
 from feedback.services.datasets.writers.card import dataset_card
 
 COLUMNS = ("interaction_id", "conversation_id", "split", "model", "model_version", "created_at", "label",
@@ -47,7 +46,7 @@ def flat_row(record: Record, split: str) -> dict[str, Any]:
         "label_provenance": record.provenance.tag(), "agreement": round(record.provenance.agreement, 6),
         "messages": messages(record.messages), "response": record.response, "correction": record.correction,
         "ideal": record.ideal, "reasons": list(record.reasons), "tags": list(record.tags),
-        "extra": json.dumps(dict(record.metadata), sort_keys=True, ensure_ascii=False, default=str),
+        "extra": extra_json(record),
     }
 
 
@@ -84,7 +83,7 @@ class HfDatasetWriter(Writer):
     def __init__(self, root: Path, **options: Any) -> None:
         super().__init__(root, **options)
         self.row_group_size = int(options.get("row_group_size", 10_000))
-        self._buffers: dict[str, dict[str, list[Any]]] = {}
+        self._buffers: dict[str, list[Record]] = {}
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._counts: dict[str, int] = {}
 
@@ -93,34 +92,36 @@ class HfDatasetWriter(Writer):
         return [flat_row(item, split)]
 
     def write(self, item: Record | PreferencePair, split: str) -> None:
-        """Append the record's values to the split's column buffers (the same values `flat_row` gives)."""
+        """Buffer the record; a full row group is turned into columns (the values `flat_row` gives) and written."""
         assert isinstance(item, Record)
-        columns = self._buffers.get(split)
-        if columns is None:
-            columns = self._buffers[split] = {c: [] for c in (*COLUMNS, "roles", "contents", "counts")}
-        provenance = item.provenance
-        for name, value in (
-                ("interaction_id", item.interaction_id), ("conversation_id", item.conversation_id),
-                ("split", split), ("model", item.model), ("model_version", item.model_version),
-                ("created_at", item.created_at.astimezone(UTC)), ("label", item.label), ("rating", item.rating),
-                ("label_provenance", provenance.tag()), ("agreement", round(provenance.agreement, 6)),
-                ("response", item.response), ("correction", item.correction), ("ideal", item.ideal),
-                ("reasons", list(item.reasons)), ("tags", list(item.tags)),
-                ("extra", json.dumps(dict(item.metadata), sort_keys=True, ensure_ascii=False, default=str))):
-            columns[name].append(value)
-        columns["roles"].extend(m.role for m in item.messages)
-        columns["contents"].extend(m.content for m in item.messages)
-        columns["counts"].append(len(item.messages))
-        if len(columns["counts"]) >= self.row_group_size:
+        buffer = self._buffers.get(split)
+        if buffer is None:
+            buffer = self._buffers[split] = []
+        buffer.append(item)
+        if len(buffer) >= self.row_group_size:
             self._flush(split)
 
-    def _table(self, columns: dict[str, list[Any]]) -> pa.Table:
-        offsets = np.zeros(len(columns["counts"]) + 1, dtype=np.int32)
-        np.cumsum(columns["counts"], out=offsets[1:])
+    def _table(self, records: list[Record], split: str) -> pa.Table:
+        counts = [len(r.messages) for r in records]
+        offsets = np.zeros(len(records) + 1, dtype=np.int32)
+        np.cumsum(counts, out=offsets[1:])
         message_type = SCHEMA.field("messages").type
         structs = pa.StructArray.from_arrays(
-            [pa.array(columns["roles"], pa.string()), pa.array(columns["contents"], pa.string())],
+            [pa.array([m.role for r in records for m in r.messages], pa.string()),
+             pa.array([m.content for r in records for m in r.messages], pa.string())],
             fields=list(message_type.value_type))
+        provenance = [r.provenance for r in records]
+        columns: dict[str, Any] = {
+            "interaction_id": [r.interaction_id for r in records],
+            "conversation_id": [r.conversation_id for r in records], "split": [split] * len(records),
+            "model": [r.model for r in records], "model_version": [r.model_version for r in records],
+            "created_at": [r.created_at.astimezone(UTC) for r in records], "label": [r.label for r in records],
+            "rating": [r.rating for r in records], "label_provenance": [p.tag() for p in provenance],
+            "agreement": [round(p.agreement, 6) for p in provenance],
+            "response": [r.response for r in records], "correction": [r.correction for r in records],
+            "ideal": [r.ideal for r in records], "reasons": [list(r.reasons) for r in records],
+            "tags": [list(r.tags) for r in records], "extra": [extra_json(r) for r in records],
+        }
         arrays = {"messages": pa.ListArray.from_arrays(pa.array(offsets), structs, type=message_type)}
         for field in SCHEMA:
             if field.name != "messages":
@@ -128,16 +129,16 @@ class HfDatasetWriter(Writer):
         return pa.Table.from_arrays([arrays[c] for c in COLUMNS], schema=SCHEMA)
 
     def _flush(self, split: str) -> None:
-        columns = self._buffers.get(split)
-        if not columns or not columns["counts"]:
+        records = self._buffers.get(split)
+        if not records:
             return
         writer = self._writers.get(split)
         if writer is None:
             path = self.root / self.name / "data" / f"{split}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             writer = self._writers[split] = pq.ParquetWriter(path, SCHEMA, compression="zstd")
-        writer.write_table(self._table(columns), row_group_size=self.row_group_size)
-        self._counts[split] = self._counts.get(split, 0) + len(columns["counts"])
+        writer.write_table(self._table(records, split), row_group_size=self.row_group_size)
+        self._counts[split] = self._counts.get(split, 0) + len(records)
         del self._buffers[split]
 
     def close(self) -> list[FileInfo]:
