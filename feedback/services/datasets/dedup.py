@@ -65,13 +65,20 @@ class SortedKeySet:
         return found
 
     def add(self, keys: np.ndarray) -> None:
-        """Insert keys (duplicates allowed); merges levels so there are O(log n) of them."""
+        """Insert keys not in the set yet; merges levels so there are O(log n) of them.
+
+        A merge is one concatenation sorted in place (no `union1d`, which holds several copies at once): the
+        peak is the two merged levels plus their sum.
+        """
         if keys.size == 0:
             return
         self.levels.append(np.unique(keys))
         while len(self.levels) > 1 and self.levels[-2].size <= 2 * self.levels[-1].size:
             top = self.levels.pop()
-            self.levels[-1] = np.union1d(self.levels[-1], top)
+            merged = np.concatenate((self.levels.pop(), top))
+            del top
+            merged.sort()
+            self.levels.append(merged)
 
 
 def dedup_text(record: Record) -> str:

@@ -99,13 +99,17 @@ class _Run:
         selected = self.scrubber.scrub_batch(selected)
         record_writers = [w for w in self.writers if w.kind == "records"]
         pair_writers = [w for w in self.writers if w.kind == "pairs"]
-        for record, keep in zip(selected, self.deduper.keep_mask(selected), strict=True):
+        tags: dict[int, str] = {}  # provenance objects are shared: format each once per batch (ids are stable
+        for record, keep in zip(selected, self.deduper.keep_mask(selected), strict=True):  # while it lives)
             if not keep:
                 continue
             split = self.splitter.assign(record.conversation_id)
             self.counts["rows"] += 1
             self.per_split[split][record.label] += 1
-            self.provenance[record.provenance.tag()] += 1
+            tag = tags.get(id(record.provenance))
+            if tag is None:
+                tag = tags[id(record.provenance)] = record.provenance.tag()
+            self.provenance[tag] += 1
             self.index.write(f"{record.interaction_id}\t{record.conversation_id}\t{split}\t{record.label}\t"
                              f"{_digest(record)}\n".encode(), 1)
             for writer in record_writers:

@@ -25,6 +25,7 @@ class Splitter:
             raise ValueError("split ratios must be non-negative and sum to 1")
         self.seed = seed
         self._bounds = (train, train + validation)
+        self._last: tuple[str, str] = ("", "")  # rows of one conversation usually arrive together
 
     def position(self, conversation_id: str) -> float:
         """The conversation's stable position in [0, 1) for this seed."""
@@ -33,7 +34,10 @@ class Splitter:
 
     def assign(self, conversation_id: str) -> str:
         """The split every row of this conversation belongs to."""
+        if self._last[0] == conversation_id and conversation_id:
+            return self._last[1]
         position = self.position(conversation_id)
-        if position < self._bounds[0]:
-            return SPLITS[0]
-        return SPLITS[1] if position < self._bounds[1] else SPLITS[2]
+        low, high = self._bounds
+        split = SPLITS[0] if position < low else (SPLITS[1] if position < high else SPLITS[2])
+        self._last = (conversation_id, split)
+        return split

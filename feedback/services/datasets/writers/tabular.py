@@ -110,14 +110,19 @@ class HfDatasetWriter(Writer):
             [pa.array([m.role for r in records for m in r.messages], pa.string()),
              pa.array([m.content for r in records for m in r.messages], pa.string())],
             fields=list(message_type.value_type))
-        provenance = [r.provenance for r in records]
+        shown: dict[int, tuple[str, float]] = {}  # provenance objects are shared: format each once (by id,
+        for record in records:  # safe while `records` keeps them alive)
+            if id(record.provenance) not in shown:
+                shown[id(record.provenance)] = (record.provenance.tag(), round(record.provenance.agreement, 6))
+        provenance = [shown[id(r.provenance)] for r in records]
         columns: dict[str, Any] = {
             "interaction_id": [r.interaction_id for r in records],
             "conversation_id": [r.conversation_id for r in records], "split": [split] * len(records),
             "model": [r.model for r in records], "model_version": [r.model_version for r in records],
-            "created_at": [r.created_at.astimezone(UTC) for r in records], "label": [r.label for r in records],
-            "rating": [r.rating for r in records], "label_provenance": [p.tag() for p in provenance],
-            "agreement": [round(p.agreement, 6) for p in provenance],
+            "created_at": [d if (d := r.created_at).tzinfo is UTC else d.astimezone(UTC) for r in records],
+            "label": [r.label for r in records],
+            "rating": [r.rating for r in records], "label_provenance": [p[0] for p in provenance],
+            "agreement": [p[1] for p in provenance],
             "response": [r.response for r in records], "correction": [r.correction for r in records],
             "ideal": [r.ideal for r in records], "reasons": [list(r.reasons) for r in records],
             "tags": [list(r.tags) for r in records], "extra": [extra_json(r) for r in records],
