@@ -37,7 +37,9 @@ def main() -> None:
                       "near_removed": manifest["dedup"]["near_removed"],
                       "exact_removed": manifest["dedup"]["exact_removed"],
                       "pii": sum(manifest["pii"]["replacements"].values()),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      # the export's reader process (0 when it reads in-process)
+                      "reader_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":

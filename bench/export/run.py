@@ -2,7 +2,8 @@
 
 For each backend, in one run: seed N interactions + N feedback rows, time the raw dump of the same joined rows
 (`sqlite3 -json` / `COPY (...) TO STDOUT`), then run each export in a fresh process (peak RSS = the export's
-own) and print rows/s, peak memory and the ratio export/raw dump. Targets: within 3x, peak under 500 MB.
+own; the export's forked reader process is reported next to it) and print rows/s, peak memory and the ratio
+export/raw dump. Targets: within 3x, peak under 500 MB.
 
     python -m bench.export.run --rows 1000000
 """
@@ -100,7 +101,8 @@ def bench_backend(backend: str, n: int, work: Path, extra: list[str]) -> None:
             print(f"[{backend}] export {label}: {r['seconds']:.2f}s, {r['scanned'] / r['seconds']:,.0f} rows/s "
                   f"(scanned {r['scanned']}, written {r['rows']}, {r['bytes'] / 1e6:.0f} MB; dedup "
                   f"{r['exact_removed']} exact + {r['near_removed']} near; PII {r['pii']}), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB, ratio to raw dump {r['seconds'] / raw:.2f}x", flush=True)
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB (reader process {r.get('reader_peak_rss_mb', 0):.0f} MB), "
+                  f"ratio to raw dump {r['seconds'] / raw:.2f}x", flush=True)
     finally:
         if pg_name:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:

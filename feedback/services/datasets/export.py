@@ -7,19 +7,22 @@ one Parquet row group per split.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from feedback.services.datasets import prefetch
 from feedback.services.datasets.dedup import Deduper
 from feedback.services.datasets.diff import INDEX_HEADER
 from feedback.services.datasets.errors import DatasetError, EmptySelection
 from feedback.services.datasets.pairs import PairBuilder
 from feedback.services.datasets.params import ExportParams, parse_params
 from feedback.services.datasets.pii import PiiScrubber
+from feedback.services.datasets.prefetch import RecordSource
 from feedback.services.datasets.records import SPLITS, Record
 from feedback.services.datasets.splits import Splitter
 from feedback.services.datasets.versions import (
@@ -34,6 +37,7 @@ from feedback.services.datasets.writers import FORMATS, FileInfo, Writer
 from feedback.services.datasets.writers.base import HashingFile
 
 BATCH = 4096
+_GC_YOUNG = 50_000  # allocations between young-generation collections during an export
 
 
 @dataclass(frozen=True)
@@ -46,20 +50,40 @@ class ExportResult:
     manifest: dict[str, Any]
 
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _digest(record: Record) -> str:
     text = "\x1f".join((record.response, record.correction or "", *(m.content for m in record.messages)))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+class Front:
+    """The stateless-per-row first stage: ascending-id check, filters, PII scrubbing, input counters.
+
+    It sees every record in order, so it can run in-process or in a reader process (`prefetch`); `counts`
+    (input, filtered_out) and the scrubber's counts are merged into the run at the end.
+    """
+
+    def __init__(self, params: ExportParams) -> None:
+        self.params = params
+        self.scrubber = PiiScrubber(params.pii_patterns, enabled=params.pii)
+        self.counts: Counter[str] = Counter()
+        self.last_id: int | None = None
+        # with no filter set `matches` accepts every record: skip the call
+        self.filtering = any(v not in (None, []) for v in params.filters.model_dump().values())
+
+    def apply(self, batch: list[Record]) -> list[Record]:
+        """The batch's selected records, scrubbed, in order."""
+        selected = []
+        for record in batch:
+            if self.last_id is not None and record.interaction_id <= self.last_id:
+                raise DatasetError("records must arrive in ascending interaction id order",
+                                   details={"interaction_id": record.interaction_id})
+            self.last_id = record.interaction_id
+            if self.filtering and not self.params.filters.matches(record):
+                self.counts["filtered_out"] += 1
+                continue
+            selected.append(record)
+        self.counts["input"] += len(batch)
+        return self.scrubber.scrub_batch(selected)
 
 
 class _Run:
@@ -67,7 +91,7 @@ class _Run:
 
     def __init__(self, params: ExportParams, tmp: Path, version: int) -> None:
         self.params = params
-        self.scrubber = PiiScrubber(params.pii_patterns, enabled=params.pii)
+        self.front = Front(params)
         self.splitter = Splitter(params.seed, params.splits.train, params.splits.validation, params.splits.test)
         self.deduper = Deduper(exact=params.dedup_exact, near=params.dedup_near)
         self.pairer = PairBuilder(tuple(params.pair_origins))
@@ -76,27 +100,13 @@ class _Run:
         self.writers: list[Writer] = [FORMATS[f](tmp, **options) for f in params.formats]
         self.index = HashingFile(tmp / "index.tsv", "index.tsv")
         self.index.write(INDEX_HEADER.encode())
-        self.counts: Counter[str] = Counter()
+        self.counts = self.front.counts  # input / filtered_out from the front stage, rows here
         self.per_split: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
         self.provenance: Counter[str] = Counter()
         self.pairs_per_split: Counter[str] = Counter()
-        self.last_id: int | None = None
-        # with no filter set `matches` accepts every record: skip the call
-        self.filtering = any(v not in (None, []) for v in params.filters.model_dump().values())
 
-    def feed(self, batch: list[Record]) -> None:
-        selected = []
-        for record in batch:
-            if self.last_id is not None and record.interaction_id <= self.last_id:
-                raise DatasetError("records must arrive in ascending interaction id order",
-                                   details={"interaction_id": record.interaction_id})
-            self.last_id = record.interaction_id
-            self.counts["input"] += 1
-            if self.filtering and not self.params.filters.matches(record):
-                self.counts["filtered_out"] += 1
-                continue
-            selected.append(record)
-        selected = self.scrubber.scrub_batch(selected)
+    def feed(self, selected: list[Record]) -> None:
+        """Deduplicate, split, pair and write records that passed the front stage."""
         record_writers = [w for w in self.writers if w.kind == "records"]
         pair_writers = [w for w in self.writers if w.kind == "pairs"]
         tags: dict[int, str] = {}  # provenance objects are shared: format each once per batch (ids are stable
@@ -150,17 +160,20 @@ class _Run:
             },
             "label_provenance": dict(sorted(self.provenance.items())),
             "dedup": self.deduper.figures(),
-            "pii": {"enabled": self.params.pii, "replacements": self.scrubber.figures()},
+            "pii": {"enabled": self.params.pii, "replacements": self.front.scrubber.figures()},
             "files": [{"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
                       for f in sorted(files, key=lambda f: f.path)],
             "warnings": warnings,
         }
 
 
-def export_snapshot(records: Iterable[Record], params: ExportParams | dict[str, Any], root: Path, *,
+def export_snapshot(records: Iterable[Record] | RecordSource, params: ExportParams | dict[str, Any], root: Path, *,
                     source: dict[str, Any] | None = None, progress: Callable[[int], None] | None = None,
                     batch_size: int = BATCH, min_version: int = 1) -> ExportResult:
     """Run the pipeline over `records` and publish `<root>/<name>/vNNNN`; nothing is published on error.
+
+    `records` is an iterable of records, or a `RecordSource`: then the records are read, filtered and scrubbed
+    in a reader process while this one deduplicates and writes (two cores).
 
     `source` is a dict the record producer may keep updating while it is iterated (e.g. interactions scanned,
     unresolved rows); it is copied into the manifest after the last record. `min_version` lets a caller that
@@ -170,12 +183,22 @@ def export_snapshot(records: Iterable[Record], params: ExportParams | dict[str, 
     PiiScrubber(params.pii_patterns)  # validate extra patterns before touching the disk
     version, tmp = prepare(Path(root), params.name, min_version)
     run: _Run | None = None
+    thresholds = gc.get_threshold()
+    # Every batch makes tens of thousands of short-lived, acyclic objects: collecting the youngest generation
+    # every 700 allocations cost ~15% of the run. Collect less often while exporting; restored afterwards.
+    gc.set_threshold(max(thresholds[0], _GC_YOUNG), *thresholds[1:])
     try:
         run = _Run(params, tmp, version)
-        for batch in _batches(records, batch_size):
-            run.feed(batch)
-            if progress is not None:
-                progress(len(batch))
+        if isinstance(records, RecordSource):  # the front stage runs in a reader process
+            for selected, count in prefetch.fronted(records, run.front, batch_size):
+                run.feed(selected)
+                if progress is not None:
+                    progress(count)
+        else:
+            for batch in prefetch.batches(records, batch_size):
+                run.feed(run.front.apply(batch))
+                if progress is not None:
+                    progress(len(batch))
         if run.counts["rows"] == 0:
             raise EmptySelection("the selection is empty: no rows matched the filters",
                                  details={"input": run.counts["input"], "filtered_out": run.counts["filtered_out"],
@@ -191,4 +214,6 @@ def export_snapshot(records: Iterable[Record], params: ExportParams | dict[str, 
             run.abort()
         discard(tmp)
         raise
+    finally:
+        gc.set_threshold(*thresholds)
     return ExportResult(params.name, version, final, manifest)

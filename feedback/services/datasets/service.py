@@ -6,14 +6,16 @@ gets a `dataset_versions` row so the API and CLI can list versions without walki
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from feedback.errors import Conflict, NotFound
 from feedback.models import DatasetVersion, Feedback, Interaction, JobRecord, Project
@@ -21,9 +23,12 @@ from feedback.queue import enqueue
 from feedback.services.datasets.diff import diff_snapshots
 from feedback.services.datasets.export import ExportResult, export_snapshot
 from feedback.services.datasets.params import ExportParams, parse_params
+from feedback.services.datasets.prefetch import RecordSource
+from feedback.services.datasets.records import Record
 from feedback.services.datasets.source import stream_records
 
 EXPORT_JOB = "jobs.export.run_export"
+PARALLEL = hasattr(os, "fork")  # the front stage of a database export runs in a forked reader process
 
 
 def export_root(data_dir: Path, project_id: int) -> Path:
@@ -64,9 +69,14 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
         DatasetVersion.project_id == project_id, DatasetVersion.name == params.name)) or 0
     session.commit()
     stats: dict[str, Any] = {"project": project.slug}
-    result = export_snapshot(stream_records(session, project, params, stats), params,
-                             export_root(data_dir, project_id), source=stats, progress=progress,
-                             min_version=latest + 1)
+    records: Iterator[Record] | RecordSource
+    if PARALLEL:  # read + resolve + filter + scrub in a forked reader process (its own connection)
+        url = session.get_bind().url.render_as_string(hide_password=False)
+        records = RecordSource(lambda: (_read(url, project, params, stats), stats), stats)
+    else:
+        records = stream_records(session, project, params, stats)
+    result = export_snapshot(records, params, export_root(data_dir, project_id), source=stats,
+                             progress=progress, min_version=latest + 1)
     manifest = result.manifest
     session.add(DatasetVersion(project_id=project_id, name=result.name, version=result.version,
                                path=str(result.path), formats=list(params.formats),
@@ -80,6 +90,16 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
         raise Conflict(f"another export published {result.name} v{result.version} at the same time; retry",
                        details={"name": result.name, "version": result.version}) from None
     return result
+
+
+def _read(url: str, project: Project, params: ExportParams, stats: dict[str, Any]) -> Iterator[Record]:
+    """Stream records through a connection of this process's own (for the reader process)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with Session(engine) as session:
+            yield from stream_records(session, project, params, stats)
+    finally:
+        engine.dispose()
 
 
 def version_out(row: DatasetVersion) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from export_helpers import make_record
 from feedback.services.datasets.diff import diff_snapshots
 from feedback.services.datasets.errors import DatasetError, EmptySelection
 from feedback.services.datasets.export import export_snapshot
+from feedback.services.datasets.prefetch import RecordSource
 from feedback.services.datasets.versions import list_versions, snapshot_path
 from feedback.services.datasets.writers import FORMATS
 
@@ -122,3 +123,25 @@ def test_out_of_order_records_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="ascending interaction id"):
         export_snapshot(list(reversed(records())), PARAMS, tmp_path)
     assert list((tmp_path / "support").iterdir()) == []
+
+
+def test_reader_process_gives_the_same_snapshot_and_reports_its_failures(tmp_path: Path) -> None:
+    stats: dict = {}
+
+    def opener():
+        stats["scanned"] = 60
+        return iter(records()), stats
+
+    inline = export_snapshot(records(), PARAMS, tmp_path / "inline", source={"scanned": 60})
+    forked = export_snapshot(RecordSource(opener, stats), PARAMS, tmp_path / "forked", source=stats, batch_size=16)
+    assert tree(inline.path) == tree(forked.path) and stats == {"scanned": 60}
+
+    def exploding():
+        yield from records(30)
+        raise RuntimeError("database went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        export_snapshot(RecordSource(lambda: (exploding(), {}), {}), PARAMS, tmp_path / "x", batch_size=8)
+    with pytest.raises(DatasetError, match="ascending interaction id"):
+        export_snapshot(RecordSource(lambda: (reversed(records()), {}), {}), PARAMS, tmp_path / "x")
+    assert list((tmp_path / "x" / "support").iterdir()) == []
