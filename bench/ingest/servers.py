@@ -74,7 +74,8 @@ def gunicorn(name: str, app_spec: str, config: ServerConfig, env: dict[str, str]
              probe_path: str = "/") -> Iterator[Server]:
     """Run `python -m gunicorn app_spec` on a free loopback port until the block ends (SIGTERM, then SIGKILL)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(config.workers),
+    cmd = [sys.executable, "-m", "gunicorn", "--config", "python:feedback.gunicorn_conf",  # as `feedback serve`
+           "--bind", f"127.0.0.1:{port}", "--workers", str(config.workers),
            "--worker-class", config.worker_class, "--threads", str(config.threads), "--backlog", "2048",
            "--keep-alive", "30", "--timeout", "60", "--chdir", str(REPO_ROOT), "--error-logfile", str(log_path),
            "--log-level", "warning", app_spec]

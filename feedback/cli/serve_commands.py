@@ -25,8 +25,8 @@ def register(main: click.Group) -> None:
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API with gunicorn (settings from the environment)."""
-    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", str(threads), "feedback:create_app()"]
+    args = [sys.executable, "-m", "gunicorn", "--config", "python:feedback.gunicorn_conf", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--threads", str(threads), "feedback:create_app()"]
     os.execv(sys.executable, args)
 
 
