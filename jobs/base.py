@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -43,6 +44,10 @@ def preload(app: Flask) -> None:
     preload_sdk()
     # A forked child must not reuse the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: app.extensions["feedback.db"].engine.dispose(close=False))
+    # What is loaded now lives as long as the worker: keep it out of every collection in the parent and in
+    # each forked work-horse (which also stops collections from touching, and so copying, the shared pages).
+    gc.collect()
+    gc.freeze()
 
 
 class JobLogger(logging.LoggerAdapter):
