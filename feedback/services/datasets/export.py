@@ -70,8 +70,8 @@ class Front:
         # with no filter set `matches` accepts every record: skip the call
         self.filtering = any(v not in (None, []) for v in params.filters.model_dump().values())
 
-    def apply(self, batch: list[Record]) -> list[Record]:
-        """The batch's selected records, scrubbed, in order."""
+    def apply(self, batch: list[Record]) -> tuple[list[Record], list[str]]:
+        """The batch's selected records, scrubbed, in order, with their content digests (for `index.tsv`)."""
         selected = []
         for record in batch:
             if self.last_id is not None and record.interaction_id <= self.last_id:
@@ -83,7 +83,8 @@ class Front:
                 continue
             selected.append(record)
         self.counts["input"] += len(batch)
-        return self.scrubber.scrub_batch(selected)
+        selected = self.scrubber.scrub_batch(selected)
+        return selected, [_digest(r) for r in selected]
 
 
 class _Run:
@@ -105,13 +106,13 @@ class _Run:
         self.provenance: Counter[str] = Counter()
         self.pairs_per_split: Counter[str] = Counter()
 
-    def feed(self, selected: list[Record]) -> None:
+    def feed(self, selected: list[Record], digests: list[str]) -> None:
         """Deduplicate, split, pair and write records that passed the front stage."""
         record_writers = [w for w in self.writers if w.kind == "records"]
         pair_writers = [w for w in self.writers if w.kind == "pairs"]
-        tags: dict[int, str] = {}  # provenance objects are shared: format each once per batch (ids are stable
-        for record, keep in zip(selected, self.deduper.keep_mask(selected), strict=True):  # while it lives)
-            if not keep:
+        tags: dict[int, str] = {}  # provenance objects are shared: format each once per batch
+        for record, keep, digest in zip(selected, self.deduper.keep_mask(selected), digests, strict=True):
+            if not keep:  # (ids are stable while the batch lives)
                 continue
             split = self.splitter.assign(record.conversation_id)
             self.counts["rows"] += 1
@@ -121,7 +122,7 @@ class _Run:
                 tag = tags[id(record.provenance)] = record.provenance.tag()
             self.provenance[tag] += 1
             self.index.write(f"{record.interaction_id}\t{record.conversation_id}\t{split}\t{record.label}\t"
-                             f"{_digest(record)}\n".encode(), 1)
+                             f"{digest}\n".encode(), 1)
             for writer in record_writers:
                 writer.write(record, split)
             for pair in self.pairer.pairs_for(record, split):
@@ -190,13 +191,13 @@ def export_snapshot(records: Iterable[Record] | RecordSource, params: ExportPara
     try:
         run = _Run(params, tmp, version)
         if isinstance(records, RecordSource):  # the front stage runs in a reader process
-            for selected, count in prefetch.fronted(records, run.front, batch_size):
-                run.feed(selected)
+            for selected, digests, count in prefetch.fronted(records, run.front, batch_size):
+                run.feed(selected, digests)
                 if progress is not None:
                     progress(count)
         else:
             for batch in prefetch.batches(records, batch_size):
-                run.feed(run.front.apply(batch))
+                run.feed(*run.front.apply(batch))
                 if progress is not None:
                     progress(len(batch))
         if run.counts["rows"] == 0:

@@ -1,10 +1,11 @@
 """Run the export's front stage (read, resolve, filter, scrub) in a reader process, so it uses a second core.
 
 The reader is forked; it opens its own database connection (it never touches the parent's pooled ones), runs
-`RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records as plain
-tuples through a pipe. The pipe holds little, so the reader is at most a batch or two ahead: memory stays
-bounded. At the end it sends its counters (input, filtered out, PII replacements) and the source statistics,
-which the parent merges; an exception in the reader is re-raised in the parent.
+`RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records (pickled
+through their constructors, see `records`) and content digests through a pipe. The pipe holds little, so the
+reader is at most a batch or two ahead: memory stays bounded. At the end it sends its counters (input,
+filtered out, PII replacements) and the source statistics, which the parent merges; an exception in the
+reader is re-raised in the parent.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import multiprocessing
 import pickle
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from feedback.services.datasets.records import Message, PairwiseJudgement, Provenance, Record
+from feedback.services.datasets.records import Record
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -45,51 +45,13 @@ class RecordSource:
         self.stats = stats  # updated in the parent from the reader's final figures
 
 
-def _pack(r: Record) -> tuple[Any, ...]:
-    p = r.provenance
-    return (r.interaction_id, r.conversation_id, tuple((m.role, m.content) for m in r.messages), r.response,
-            r.model, r.model_version, r.created_at, r.label, r.rating, r.correction,
-            (p.source, p.rule, p.votes, p.agreeing, p.correction_source), r.reasons, r.tags,
-            tuple((j.other_response, j.preferred, j.source) for j in r.pairwise), dict(r.metadata))
-
-
-class _Unpacker:
-    """Rebuilds records, sharing the immutable values that repeat (provenance, system messages)."""
-
-    def __init__(self) -> None:
-        self.provenance: dict[tuple[Any, ...], Provenance] = {}
-        self.system: dict[str, Message] = {}
-
-    def message(self, role: str, content: str) -> Message:
-        if role != "system":
-            return Message(role, content)
-        shared = self.system.get(content)
-        if shared is None:
-            if len(self.system) >= 1000:
-                self.system.clear()
-            shared = self.system[content] = Message(role, content)
-        return shared
-
-    def record(self, t: tuple[Any, ...]) -> Record:
-        prov = self.provenance.get(t[10])
-        if prov is None:
-            if len(self.provenance) >= 10_000:
-                self.provenance.clear()
-            prov = self.provenance[t[10]] = Provenance(*t[10])
-        messages = tuple([self.message(role, content) for role, content in t[2]])
-        pairwise = tuple(PairwiseJudgement(*j) for j in t[13]) if t[13] else ()
-        created: datetime = t[6]
-        return Record(t[0], t[1], messages, t[3], t[4], t[5], created, t[7], t[8], t[9], prov, t[11], t[12],
-                      pairwise, t[14])
-
-
 def _reader(source: RecordSource, front: Front, size: int, out: Connection) -> None:
     try:
         records, stats = source.opener()
         for batch in batches(records, size):
             before = front.counts["input"]
-            selected = front.apply(batch)
-            out.send_bytes(pickle.dumps(("batch", [_pack(r) for r in selected], front.counts["input"] - before),
+            selected, digests = front.apply(batch)
+            out.send_bytes(pickle.dumps(("batch", selected, digests, front.counts["input"] - before),
                                         protocol=pickle.HIGHEST_PROTOCOL))
         out.send_bytes(pickle.dumps(("end", dict(front.counts), dict(front.scrubber.counts), dict(stats))))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
@@ -103,14 +65,14 @@ def _reader(source: RecordSource, front: Front, size: int, out: Connection) -> N
         out.close()
 
 
-def fronted(source: RecordSource, front: Front, size: int) -> Iterator[tuple[list[Record], int]]:
-    """(selected records, records read) per batch, computed by a forked reader; merges its counters at the end."""
+def fronted(source: RecordSource, front: Front, size: int) -> Iterator[tuple[list[Record], list[str], int]]:
+    """`Front.apply`'s (records, digests) and the records read, per batch, computed by a forked reader; merges
+    the reader's counters at the end."""
     receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
     reader = multiprocessing.get_context("fork").Process(target=_reader, args=(source, front, size, send),
                                                          name="export-reader", daemon=True)
     reader.start()
     send.close()
-    unpacker = _Unpacker()
     try:
         while True:
             try:
@@ -118,7 +80,7 @@ def fronted(source: RecordSource, front: Front, size: int) -> Iterator[tuple[lis
             except EOFError:
                 raise RuntimeError(f"the export reader process died (exit code {reader.exitcode})") from None
             if message[0] == "batch":
-                yield [unpacker.record(t) for t in message[1]], message[2]
+                yield message[1], message[2], message[3]
             elif message[0] == "end":
                 front.counts.update(message[1])
                 front.scrubber.counts.update(message[2])

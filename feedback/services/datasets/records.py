@@ -2,6 +2,8 @@
 
 Everything here is a frozen dataclass so a record can be passed through curation steps without any step
 mutating what another step sees; steps that change text (PII scrubbing) return a new record with `replace`.
+Records cross from the export's reader process by pickle: `__reduce__` rebuilds them through their
+constructors (the default for slotted classes sets each slot from Python, several times slower).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class Message:
     def as_dict(self) -> dict[str, str]:
         """The `{"role", "content"}` form shared by OpenAI, TRL, inspect-ai and evals."""
         return {"role": self.role, "content": self.content}
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return Message, (self.role, self.content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,9 @@ class Provenance:
     agreeing: int
     correction_source: Source | None = None
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Provenance, (self.source, self.rule, self.votes, self.agreeing, self.correction_source)
+
     @property
     def agreement(self) -> float:
         """Share of the deciding tier's votes that agree with the resolved label."""
@@ -88,6 +96,9 @@ class PairwiseJudgement:
     preferred: Literal["this", "other"]
     source: Source = "annotator"
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return PairwiseJudgement, (self.other_response, self.preferred, self.source)
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -108,6 +119,11 @@ class Record:
     tags: tuple[str, ...] = ()
     pairwise: tuple[PairwiseJudgement, ...] = ()
     metadata: Mapping[str, object] = field(default_factory=dict)
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return Record, (self.interaction_id, self.conversation_id, self.messages, self.response, self.model,
+                        self.model_version, self.created_at, self.label, self.rating, self.correction,
+                        self.provenance, self.reasons, self.tags, self.pairwise, self.metadata)
 
     @property
     def ideal(self) -> str | None:
