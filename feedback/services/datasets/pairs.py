@@ -4,12 +4,12 @@
 - **pairwise**: an annotator compared this response with another one; the preferred one is chosen.
 - **thumbs**: two uncorrected rows with the same prompt (same messages), one resolved good and one bad, in the
   same split (pairs never straddle splits, so no conversation leaks). Waiting rows are held in a bounded
-  pending table keyed by a prompt digest; the oldest entries are evicted beyond `max_pending` and counted.
+  pending table keyed by the prompt's roles and contents; the oldest entries are evicted beyond `max_pending`
+  and counted.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, OrderedDict
 
 from feedback.services.datasets.records import Message, PreferencePair, Record
@@ -17,15 +17,13 @@ from feedback.services.datasets.records import Message, PreferencePair, Record
 ORIGINS: tuple[str, ...] = ("correction", "pairwise", "thumbs")
 
 
-def prompt_digest(messages: tuple[Message, ...]) -> bytes:
-    """A 16-byte digest identifying a prompt (the exact sequence of roles and contents)."""
-    h = hashlib.blake2b(digest_size=16)
+def prompt_key(messages: tuple[Message, ...]) -> tuple[str, ...]:
+    """The exact sequence of roles and contents of a prompt, as a hashable key."""
+    parts = []
     for m in messages:
-        h.update(m.role.encode())
-        h.update(b"\x1f")
-        h.update(m.content.encode())
-        h.update(b"\x1e")
-    return h.digest()
+        parts.append(m.role)
+        parts.append(m.content)
+    return tuple(parts)
 
 
 class PairBuilder:
@@ -39,7 +37,7 @@ class PairBuilder:
         self.max_pending = max_pending
         # per waiting prompt only what a pair needs from the earlier row: label, response, id, conversation
         # (insertion-ordered: the oldest is evicted in O(1) with popitem(last=False))
-        self._pending: OrderedDict[tuple[str, bytes], tuple[str, str, int, str]] = OrderedDict()
+        self._pending: OrderedDict[tuple[str, tuple[str, ...]], tuple[str, str, int, str]] = OrderedDict()
         self.counts: Counter[str] = Counter()
 
     def pairs_for(self, record: Record, split: str) -> list[PreferencePair]:
@@ -66,7 +64,7 @@ class PairBuilder:
         return out
 
     def _thumbs(self, record: Record, split: str) -> PreferencePair | None:
-        key = (split, prompt_digest(record.messages))
+        key = (split, prompt_key(record.messages))
         waiting = self._pending.get(key)
         if waiting is None:
             self._pending[key] = (record.label, record.response, record.interaction_id, record.conversation_id)

@@ -138,19 +138,26 @@ class PiiScrubber:
         if not self.enabled or len(self.kinds) > len(_BUILTIN):
             return [self.scrub_record(r) for r in records]
         texts: list[str] = []
-        owners: list[int] = []
+        ends: list[int] = []  # ends[i]: number of texts up to and including record i
+        for record in records:
+            texts.extend([m.content for m in record.messages])
+            texts.append(record.response)
+            if record.correction is not None:
+                texts.append(record.correction)
+            if record.pairwise:
+                texts.extend([j.other_response for j in record.pairwise])
+            ends.append(len(texts))
+        joined = "\0".join(texts)
         flagged: set[int] = set()
-        for index, record in enumerate(records):
-            for text in _texts(record):
-                if text.isascii():
-                    texts.append(text)
-                    owners.append(index)
-                else:  # non-ASCII digits also match `\d`: no screen
-                    flagged.add(index)
+        if not joined.isascii():  # non-ASCII digits also match `\d`: such texts are not screened
+            for index, text in enumerate(texts):
+                if not text.isascii():
+                    flagged.add(bisect_right(ends, index))
+            texts = [t if t.isascii() else "" for t in texts]
+            joined = "\0".join(texts)
         starts = [0, *accumulate(len(t) + 1 for t in texts)]
-        mapped = "\0".join(texts).encode("ascii").translate(_CLASSES)
-        for position in _hits(mapped):
-            flagged.add(owners[bisect_right(starts, position) - 1])
+        for position in _hits(joined.encode("ascii").translate(_CLASSES)):
+            flagged.add(bisect_right(ends, bisect_right(starts, position) - 1))
         return [self.scrub_record(r) if i in flagged else r for i, r in enumerate(records)]
 
     def scrub_record(self, record: Record) -> Record:
@@ -172,16 +179,6 @@ class PiiScrubber:
     def figures(self) -> dict[str, int]:
         """Replacement counts for every kind (zero included), in a stable order."""
         return {kind: self.counts.get(kind, 0) for kind in sorted(self.kinds)}
-
-
-def _texts(record: Record) -> Iterator[str]:
-    for message in record.messages:
-        yield message.content
-    yield record.response
-    if record.correction is not None:
-        yield record.correction
-    for judgement in record.pairwise:
-        yield judgement.other_response
 
 
 def _hits(mapped: bytes) -> Iterator[int]:

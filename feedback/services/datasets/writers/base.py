@@ -85,10 +85,26 @@ def dumps_plain(obj: Any) -> bytes:
 _EXTRA = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
+_EXTRA_MEMO: dict[tuple[tuple[str, str], ...], str] = {}
+
+
 def extra_json(record: Record) -> str:
     """The record's metadata as the `extra` JSON text: `json.dumps(sort_keys=True, ensure_ascii=False,
-    default=str)`, through one reused encoder (`json.dumps` builds a new one per call for these options)."""
-    return _EXTRA.encode(dict(record.metadata))
+    default=str)`, through one reused encoder (`json.dumps` builds a new one per call for these options).
+
+    Metadata of only string keys and values repeats a lot (channel, app, locale): those texts are memoised,
+    keyed by the items (strings only, so `1`, `1.0` and `True` can never share an entry).
+    """
+    meta = record.metadata
+    if all(type(k) is str and type(v) is str for k, v in meta.items()):
+        key = tuple(meta.items())
+        text = _EXTRA_MEMO.get(key)
+        if text is None:
+            if len(_EXTRA_MEMO) >= 10_000:
+                _EXTRA_MEMO.clear()
+            text = _EXTRA_MEMO[key] = _EXTRA.encode(dict(meta))
+        return text
+    return _EXTRA.encode(dict(meta))
 
 
 def messages(items: Iterable[Message]) -> list[dict[str, str]]:
