@@ -44,7 +44,7 @@ from feedback.models import Feedback, Interaction, Project
 from feedback.models.annotation import LSAnnotationRecord
 from feedback.services.datasets.labels import resolve_label, resolve_single
 from feedback.services.datasets.params import ExportParams
-from feedback.services.datasets.records import FeedbackSignal, Message, Record, Resolution
+from feedback.services.datasets.records import FeedbackSignal, Message, PairwiseJudgement, Record, Resolution
 
 YIELD_PER = 5000
 _FAST_STAMP = 26  # len('2024-01-01 00:00:03.000000'), the form SQLAlchemy stores on SQLite
@@ -71,6 +71,7 @@ def _signals(session: Session, project_id: int, key: str) -> Any:
         Feedback.correction.label("correction"), Feedback.reasons.label("reasons"),
         func.coalesce(Feedback.end_user_id, Feedback.feedback_uid).label("voter"),
         Feedback.updated_at.label("at"), Feedback.feedback_uid.label("uid"),
+        cast(null(), String(1)).label("preference"), cast(null(), Text).label("compared"),
     ).where(Feedback.project_id == project_id, Feedback.key == key, Feedback.retracted == false())
     if not _has_annotations(session):
         return feedback.subquery("signals")
@@ -78,7 +79,7 @@ def _signals(session: Session, project_id: int, key: str) -> Any:
     annotations = select(
         a.interaction_id, literal("annotator", text), cast(null(), Float), a.rating, a.verdict, a.corrected_text,
         a.reasons, func.coalesce(cast(a.annotator_id, text), "ls"), a.updated_at,
-        cast(a.ls_annotation_id, text),
+        cast(a.ls_annotation_id, text), a.preference, a.compared_response,
     ).where(a.project_id == project_id, a.deleted == false(), a.was_cancelled == false(),
             a.interaction_id.is_not(None))
     return union_all(feedback, annotations).subquery("signals")
@@ -112,7 +113,8 @@ def build_query(session: Session, project_id: int, params: ExportParams) -> Sele
     columns = [i.id, i.conversation_id, text(i.messages), i.response, i.model, i.model_version,
                text(i.created_at, True), text(i.meta),
                signals.c.source, signals.c.score, signals.c.rating, signals.c.verdict, signals.c.correction,
-               text(signals.c.reasons), signals.c.voter, text(signals.c.at, True), signals.c.uid]
+               text(signals.c.reasons), signals.c.voter, text(signals.c.at, True), signals.c.uid,
+               signals.c.preference, signals.c.compared]
     return (select(*columns).join_from(i, signals, signals.c.iid == i.id).where(and_(*conditions))
             .order_by(i.id, signals.c.at, signals.c.uid))
 
@@ -167,7 +169,7 @@ def _reasons(raw: Any) -> tuple[str, ...]:
 
 
 def _signal(row: Any, scale: tuple[float, float]) -> FeedbackSignal:
-    _, _, _, _, _, _, _, _, source, score, rating, verdict, correction, reasons, voter, at, uid = row
+    source, score, rating, verdict, correction, reasons, voter, at, uid = row[8:17]
     score, low, high = _score(score, rating, verdict, scale)
     return FeedbackSignal(source, score, low, high, correction, _reasons(reasons), str(voter), _stamp(at),
                           str(uid))
@@ -206,7 +208,20 @@ def _messages(raw: Any) -> tuple[Message, ...]:
     return tuple([_message(m) for m in items if isinstance(m, dict)]) if items else ()
 
 
-def _record(first: Any, resolution: Resolution | None) -> Record | None:
+def _pairwise(first: Any, more: list[Any] | None) -> tuple[PairwiseJudgement, ...]:
+    """Pairwise annotations among the interaction's signal rows: preference `a` is this response, `b` the
+    compared one (rows without the compared text cannot make a pair and are skipped)."""
+    if more is None:
+        if first[17] is None or first[18] is None:
+            return ()
+        rows: Any = (first,)
+    else:
+        rows = (first, *more)
+    return tuple(PairwiseJudgement(row[18], "this" if row[17] == "a" else "other") for row in rows
+                 if row[17] in ("a", "b") and row[18] is not None)
+
+
+def _record(first: Any, resolution: Resolution | None, more: list[Any] | None = None) -> Record | None:
     if resolution is None:
         return None
     iid, conversation_id, raw_messages, response, model, model_version, created_at, raw_meta = first[:8]
@@ -217,7 +232,7 @@ def _record(first: Any, resolution: Resolution | None) -> Record | None:
         meta = {k: v for k, v in meta.items() if k != "tags"}
     return Record(iid, conversation_id or f"interaction-{iid}", _messages(raw_messages), response or "",
                   model or "", model_version or "", _stamp(created_at), resolution.label, resolution.rating,
-                  resolution.correction, resolution.provenance, resolution.reasons, tags, (), meta)
+                  resolution.correction, resolution.provenance, resolution.reasons, tags, _pairwise(first, more), meta)
 
 
 @contextmanager
@@ -269,7 +284,7 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
                     more.append(row)
                     continue
                 scanned += 1
-                record = _record(current, _resolve(current, more, scale))
+                record = _record(current, _resolve(current, more, scale), more)
                 if record is None:
                     unresolved += 1
                 else:
@@ -279,7 +294,7 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
         stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)
     if current is not None:
         scanned += 1
-        record = _record(current, _resolve(current, more, scale))
+        record = _record(current, _resolve(current, more, scale), more)
         if record is None:
             unresolved += 1
         else:

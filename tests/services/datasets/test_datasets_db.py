@@ -106,3 +106,47 @@ def test_api_runs_export_job_with_status_and_download(app, client, project, monk
     assert [item["version"] for item in listed] == [1] and Path(listed[0]["path"]).is_dir()
     assert client.get("/api/v1/datasets/api/diff?a=1&b=9", headers=headers).status_code == 404
     assert client.get(status_url, headers=project.headers("ingest")).status_code == 403
+
+
+def _pairwise_annotation(session, project_id: int, interaction_id: int, annotation_id: int, preference: str,
+                         compared: str | None, **fields) -> None:
+    from feedback.db import utcnow
+    from feedback.models import LabelStudioConnection, LSAnnotationRecord
+
+    connection = session.scalar(select(LabelStudioConnection).where(LabelStudioConnection.project_id == project_id))
+    if connection is None:
+        connection = LabelStudioConnection(project_id=project_id, name="compare", url="http://ls.invalid",
+                                           token="t", token_kind="legacy", ls_project_id=1, template="pairwise")
+        session.add(connection)
+        session.flush()
+    now = utcnow()
+    session.add(LSAnnotationRecord(
+        project_id=project_id, connection_id=connection.id, interaction_id=interaction_id, ls_project_id=1,
+        ls_annotation_id=annotation_id, annotator_id=7, preference=preference, compared_response=compared,
+        reasons=[], raw=[], received_via="webhook", ls_updated_at=now, created_at=now, updated_at=now, **fields))
+    session.commit()
+
+
+def test_pairwise_annotations_become_preference_pairs(app, client, project, session) -> None:
+    ids = []
+    for i in range(4):
+        created = log_interaction(client, project, conversation_id=f"pw-{i}", response=f"Original answer {i}.",
+                                  messages=[{"role": "user", "content": f"Pairwise question {i}?"}])
+        ids.append(created["id"])
+        _post_feedback(client, project, created["id"], -1 if i % 2 else 1, "u1")
+    _pairwise_annotation(session, project.id, ids[0], 1, "b", "The compared answer 0 was better.")
+    _pairwise_annotation(session, project.id, ids[1], 2, "a", "The compared answer 1 was worse.")
+    _pairwise_annotation(session, project.id, ids[2], 3, "b", "Cancelled comparison.", was_cancelled=True)
+    _pairwise_annotation(session, project.id, ids[3], 4, "b", None)  # a comparison without its other text
+    params = {"name": "pw", "formats": ["openai_dpo"], "seed": 3, "pair_origins": ["pairwise"],
+              "dedup_near": False}
+    result = service.run_export(session, project.id, params, app.config["SETTINGS"].data_dir)
+    assert result.manifest["counts"]["pairs"]["by_origin"]["pairwise"] == 2
+    rows = [json.loads(line) for path in sorted((result.path / "openai_dpo").glob("*.jsonl"))
+            for line in path.read_text().splitlines()]
+    pairs = {row["input"]["messages"][-1]["content"]: (row["preferred_output"][0]["content"],
+                                                       row["non_preferred_output"][0]["content"]) for row in rows}
+    assert pairs == {
+        "Pairwise question 0?": ("The compared answer 0 was better.", "Original answer 0."),
+        "Pairwise question 1?": ("Original answer 1.", "The compared answer 1 was worse."),
+    }
