@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from feedback.db import get_db
 from feedback.models import LSAnnotationRecord
 from feedback.queue import enqueue
+from feedback.services.datasets.service import run_export
 from tests.conftest import log_interaction
 from tests.jobs.delivery_helpers import ls_tasks, run_worker_inline
 from tests.routing_helpers import add_rule, thumbs
@@ -215,5 +217,13 @@ def test_pairwise_annotation_keeps_the_compared_response(app, client, project, l
         (row,) = wait_until(lambda: stored(app, project.id))
         assert (row.interaction_id, row.preference, row.compared_response) == (
             interaction["id"], "b", "Never mix bleach with acids.")
+        with app.app_context():  # and the judgement becomes a preference pair in a dataset export
+            result = run_export(get_db().session(), project.id, {"name": "pw", "formats": ["trl_preference"],
+                                                                 "pair_origins": ["pairwise"]},
+                                app.config["SETTINGS"].data_dir)
+        (line,) = [ln for f in (result.path / "trl_preference").glob("*.jsonl") for ln in f.read_text().splitlines()]
+        pair = json.loads(line)
+        assert (pair["chosen"][-1]["content"], pair["rejected"][-1]["content"]) == (
+            "Never mix bleach with acids.", "Mix bleach and vinegar.")
     finally:
         labelstudio_client.delete_project(connection["ls_project_id"])
