@@ -35,6 +35,7 @@ _S32, _S33 = np.uint64(32), np.uint64(33)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BYTE_BASE = 0x100000001B3  # FNV-1 64-bit prime (odd)
+Prepared = tuple[list[str], "np.ndarray | None"]  # normalised texts, exact digests (None: exact dedup off)
 
 
 def _fmix(x: np.ndarray) -> np.ndarray:
@@ -203,16 +204,26 @@ class Deduper:
         keys[bad] = keys[bad] * _GOLDEN + np.uint64(1)
         return keys
 
-    def keep_mask(self, records: Sequence[Record]) -> list[bool]:
-        """For each record in order: True to keep it, False when it duplicates an earlier kept record."""
+    def prepare(self, records: Sequence[Record]) -> Prepared:
+        """The stateless part of `keep_mask`: normalised texts and exact digests (may run in another process)."""
+        texts = [dedup_text(r) for r in records]
+        if not self.exact:
+            return texts, None
+        blake = hashlib.blake2b
+        return texts, np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
+                                   for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
+
+    def keep_mask(self, records: Sequence[Record], prepared: Prepared | None = None) -> list[bool]:
+        """For each record in order: True to keep it, False when it duplicates an earlier kept record.
+
+        `prepared` is `prepare(records)` when it was computed elsewhere (the same values either way).
+        """
         if not records or not (self.exact or self.near):
             return [True] * len(records)
-        texts = [dedup_text(r) for r in records]
+        texts, digests = prepared if prepared is not None else self.prepare(records)
         keep = [True] * len(records)
         if self.exact:
-            blake = hashlib.blake2b
-            digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
-                                   for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
+            assert digests is not None
             seen = self._exact_keys.contains(digests)
             if seen.any() or np.unique(digests).size < digests.size:  # duplicates: decide in order
                 seen_before = seen.tolist()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback.services.datasets import prefetch
-from feedback.services.datasets.dedup import Deduper
+from feedback.services.datasets.dedup import Deduper, Prepared
 from feedback.services.datasets.diff import INDEX_HEADER
 from feedback.services.datasets.errors import DatasetError, EmptySelection
 from feedback.services.datasets.pairs import PairBuilder
@@ -106,12 +106,13 @@ class _Run:
         self.provenance: Counter[str] = Counter()
         self.pairs_per_split: Counter[str] = Counter()
 
-    def feed(self, selected: list[Record], digests: list[str]) -> None:
-        """Deduplicate, split, pair and write records that passed the front stage."""
+    def feed(self, selected: list[Record], digests: list[str], prepared: Prepared | None = None) -> None:
+        """Deduplicate, split, pair and write records that passed the front stage (`prepared`: see `Deduper`)."""
         record_writers = [w for w in self.writers if w.kind == "records"]
         pair_writers = [w for w in self.writers if w.kind == "pairs"]
         tags: dict[int, str] = {}  # provenance objects are shared: format each once per batch
-        for record, keep, digest in zip(selected, self.deduper.keep_mask(selected), digests, strict=True):
+        for record, keep, digest in zip(selected, self.deduper.keep_mask(selected, prepared), digests,
+                                          strict=True):
             if not keep:  # (ids are stable while the batch lives)
                 continue
             split = self.splitter.assign(record.conversation_id)
@@ -191,8 +192,8 @@ def export_snapshot(records: Iterable[Record] | RecordSource, params: ExportPara
     try:
         run = _Run(params, tmp, version)
         if isinstance(records, RecordSource):  # the front stage runs in a reader process
-            for selected, digests, count in prefetch.fronted(records, run.front, batch_size):
-                run.feed(selected, digests)
+            for selected, digests, count, prepared in prefetch.fronted(records, run.front, run.deduper, batch_size):
+                run.feed(selected, digests, prepared)
                 if progress is not None:
                     progress(count)
         else:

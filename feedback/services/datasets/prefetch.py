@@ -2,25 +2,33 @@
 
 The reader is forked; it opens its own database connection (it never touches the parent's pooled ones), runs
 `RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records (pickled
-through their constructors, see `records`) and content digests through a pipe. The pipe holds little, so the
-reader is at most a batch or two ahead: memory stays bounded. At the end it sends its counters (input,
-filtered out, PII replacements) and the source statistics, which the parent merges; an exception in the
-reader is re-raised in the parent.
+through their constructors, see `records`) and content digests through a pipe. A thread of the parent moves
+them into a queue of two batches, so neither process waits for the other at the pipe, and the reader is never
+more than a few batches ahead: memory stays bounded. When the parent is the slower side (it still has a batch
+waiting when the next one is ready), the reader also does that batch's stateless dedup preparation, so the two
+processes even out whatever the formats cost. At the end the reader sends its counters (input, filtered out,
+PII replacements) and the source statistics, which the parent merges; an exception in the reader is re-raised
+in the parent.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import pickle
+import queue
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from feedback.services.datasets.records import Record
 
+_AHEAD = 2  # batches received but not yet processed (bounds memory: a batch is a few MB pickled)
+
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+    from feedback.services.datasets.dedup import Deduper, Prepared
     from feedback.services.datasets.export import Front
 
 
@@ -45,13 +53,17 @@ class RecordSource:
         self.stats = stats  # updated in the parent from the reader's final figures
 
 
-def _reader(source: RecordSource, front: Front, size: int, out: Connection) -> None:
+def _reader(source: RecordSource, front: Front, deduper: Deduper, size: int, out: Connection,
+            consumed: Any) -> None:
     try:
         records, stats = source.opener()
-        for batch in batches(records, size):
+        for sent, batch in enumerate(batches(records, size)):
             before = front.counts["input"]
             selected, digests = front.apply(batch)
-            out.send_bytes(pickle.dumps(("batch", selected, digests, front.counts["input"] - before),
+            # The parent has not finished the previous batch yet: it is the slower side, so take its stateless
+            # dedup preparation for this batch (the same values whichever process computes them).
+            prepared = deduper.prepare(selected) if sent - consumed.value >= 2 else None
+            out.send_bytes(pickle.dumps(("batch", selected, digests, front.counts["input"] - before, prepared),
                                         protocol=pickle.HIGHEST_PROTOCOL))
         out.send_bytes(pickle.dumps(("end", dict(front.counts), dict(front.scrubber.counts), dict(stats))))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
@@ -65,22 +77,30 @@ def _reader(source: RecordSource, front: Front, size: int, out: Connection) -> N
         out.close()
 
 
-def fronted(source: RecordSource, front: Front, size: int) -> Iterator[tuple[list[Record], list[str], int]]:
-    """`Front.apply`'s (records, digests) and the records read, per batch, computed by a forked reader; merges
-    the reader's counters at the end."""
-    receive, send = multiprocessing.get_context("fork").Pipe(duplex=False)
-    reader = multiprocessing.get_context("fork").Process(target=_reader, args=(source, front, size, send),
-                                                         name="export-reader", daemon=True)
+def fronted(source: RecordSource, front: Front, deduper: Deduper,
+            size: int) -> Iterator[tuple[list[Record], list[str], int, Prepared | None]]:
+    """`Front.apply`'s (records, digests), the records read and (when the reader had time) `deduper.prepare`
+    of the records, per batch, computed by a forked reader; merges the reader's counters at the end."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    consumed = context.RawValue("q", 0)  # batches this process has finished (the reader balances on it)
+    reader = context.Process(target=_reader, args=(source, front, deduper, size, send, consumed),
+                             name="export-reader", daemon=True)
     reader.start()
     send.close()
+    inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+    pump = threading.Thread(target=_pump, args=(receive, inbox, stop), name="export-reader-pipe", daemon=True)
+    pump.start()
     try:
         while True:
-            try:
-                message = pickle.loads(receive.recv_bytes())
-            except EOFError:
-                raise RuntimeError(f"the export reader process died (exit code {reader.exitcode})") from None
+            data = inbox.get()
+            if data is None:
+                raise RuntimeError(f"the export reader process died (exit code {reader.exitcode})")
+            message = pickle.loads(data)
             if message[0] == "batch":
-                yield message[1], message[2], message[3]
+                yield message[1], message[2], message[3], message[4]
+                consumed.value += 1
             elif message[0] == "end":
                 front.counts.update(message[1])
                 front.scrubber.counts.update(message[2])
@@ -90,8 +110,28 @@ def fronted(source: RecordSource, front: Front, size: int) -> Iterator[tuple[lis
                 message[1].add_note(f"raised in the export reader process:\n{message[2]}")
                 raise message[1]
     finally:
-        receive.close()
+        stop.set()
         reader.join(timeout=5)
         if reader.is_alive():
             reader.terminate()
             reader.join()
+        pump.join()  # the reader is gone: its end of the pipe is closed, so the pump's read returns
+        receive.close()
+
+
+def _pump(receive: Connection, inbox: queue.Queue[bytes | None], stop: threading.Event) -> None:
+    """Move the reader's messages from the pipe into `inbox` (bounded), so neither process waits for the
+    other to reach the pipe; None marks the end of the pipe."""
+    while not stop.is_set():
+        try:
+            data: bytes | None = receive.recv_bytes()
+        except (EOFError, OSError):
+            data = None
+        while not stop.is_set():
+            try:
+                inbox.put(data, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        if data is None:
+            return

@@ -133,3 +133,13 @@ def test_batch_pii_screen_changes_nothing_it_skips() -> None:
     one, batch = PiiScrubber(), PiiScrubber()
     assert batch.scrub_batch(records) == [one.scrub_record(r) for r in records]
     assert batch.figures() == one.figures() and one.figures()["phone"] > 0
+
+
+def test_dedup_preparation_elsewhere_decides_the_same() -> None:
+    base = [make_record(i) for i in range(1, 121)]
+    stream = base + [replace(base[i], interaction_id=500 + i) for i in range(10)]
+    stream += [replace(base[i], interaction_id=700 + i, response=base[i].response + " Thanks!") for i in range(20, 30)]
+    here, elsewhere, preparer = Deduper(), Deduper(), Deduper()
+    for batch in (stream[:64], stream[64:]):
+        assert here.keep_mask(batch) == elsewhere.keep_mask(batch, preparer.prepare(batch))
+    assert here.removed == elsewhere.removed == {"exact": 10, "near": 10}
