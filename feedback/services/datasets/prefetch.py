@@ -13,6 +13,7 @@ in the parent.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 import queue
@@ -86,7 +87,11 @@ def fronted(source: RecordSource, front: Front, deduper: Deduper,
     consumed = context.RawValue("q", 0)  # batches this process has finished (the reader balances on it)
     reader = context.Process(target=_reader, args=(source, front, deduper, size, send, consumed),
                              name="export-reader", daemon=True)
-    reader.start()
+    gc.freeze()  # the reader's collections then skip every inherited object: their pages stay shared
+    try:
+        reader.start()
+    finally:
+        gc.unfreeze()
     send.close()
     inbox: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
     stop = threading.Event()
