@@ -1,11 +1,10 @@
 """Stream resolved records from the database with a server-side cursor.
 
-One query joins interactions with their signals (current feedback rows on the export's key, plus Label Studio
-annotations when that table exists) ordered by interaction id, fetched `yield_per` rows at a time with
-`stream_results`, so PostgreSQL uses a named cursor and SQLite steps its cursor: memory stays at one batch.
-Consecutive rows of one interaction are grouped, resolved with `resolve_label`, and turned into a `Record`.
-Filters that map to columns (project, time range, model, model version) are pushed into SQL; the rest are
-applied on resolved records by the pipeline.
+The query (`query.build_query`) joins interactions with their signals, ordered by interaction id; it is
+fetched `yield_per` rows at a time with `stream_results`, so PostgreSQL uses a named cursor and SQLite steps its
+cursor: memory stays at one batch.
+Consecutive rows of one interaction are grouped, resolved with `resolve_label`, and turned into a `Record`
+(with the pairwise judgements among its annotation rows).
 """
 
 from __future__ import annotations
@@ -17,106 +16,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import (
-    DateTime,
-    Float,
-    Select,
-    String,
-    Text,
-    and_,
-    cast,
-    create_engine,
-    false,
-    func,
-    inspect,
-    literal,
-    null,
-    select,
-    type_coerce,
-    union_all,
-)
+from sqlalchemy import DateTime, create_engine
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from feedback.models import Feedback, Interaction, Project
-from feedback.models.annotation import LSAnnotationRecord
+from feedback.models import Project
 from feedback.services.datasets.labels import resolve_label, resolve_single
 from feedback.services.datasets.params import ExportParams
+from feedback.services.datasets.query import build_query, has_annotations, key_scale
 from feedback.services.datasets.records import FeedbackSignal, Message, PairwiseJudgement, Record, Resolution
 
 YIELD_PER = 5000
 _FAST_STAMP = 26  # len('2024-01-01 00:00:03.000000'), the form SQLAlchemy stores on SQLite
-
-
-def key_scale(project: Project, key: str) -> tuple[float, float]:
-    """The (min, max) of a feedback key declared in the project settings (thumbs: -1..1)."""
-    spec = (project.settings or {}).get("feedback_keys", {}).get(key) or {}
-    if spec.get("type") == "rating":
-        return float(spec.get("min", 1)), float(spec.get("max", 5))
-    return -1.0, 1.0
-
-
-def _has_annotations(session: Session) -> bool:
-    return inspect(session.get_bind()).has_table(LSAnnotationRecord.__tablename__)
-
-
-def _signals(session: Session, project_id: int, key: str) -> Any:
-    """Current feedback on `key` plus (when the table exists) Label Studio annotations, as one signal set."""
-    text = String(200)
-    feedback = select(
-        Feedback.interaction_id.label("iid"), Feedback.source.label("source"), Feedback.score.label("score"),
-        cast(null(), Float).label("rating"), cast(null(), String(10)).label("verdict"),
-        Feedback.correction.label("correction"), Feedback.reasons.label("reasons"),
-        func.coalesce(Feedback.end_user_id, Feedback.feedback_uid).label("voter"),
-        Feedback.updated_at.label("at"), Feedback.feedback_uid.label("uid"),
-        cast(null(), String(1)).label("preference"), cast(null(), Text).label("compared"),
-    ).where(Feedback.project_id == project_id, Feedback.key == key, Feedback.retracted == false())
-    if not _has_annotations(session):
-        return feedback.subquery("signals")
-    a = LSAnnotationRecord
-    annotations = select(
-        a.interaction_id, literal("annotator", text), cast(null(), Float), a.rating, a.verdict, a.corrected_text,
-        a.reasons, func.coalesce(cast(a.annotator_id, text), "ls"), a.updated_at,
-        cast(a.ls_annotation_id, text), a.preference, a.compared_response,
-    ).where(a.project_id == project_id, a.deleted == false(), a.was_cancelled == false(),
-            a.interaction_id.is_not(None))
-    return union_all(feedback, annotations).subquery("signals")
-
-
-def build_query(session: Session, project_id: int, params: ExportParams) -> Select[Any]:
-    """The streaming SELECT: interaction columns + one signal per row, ordered by interaction id.
-
-    JSON columns come back as JSON text and (on SQLite) timestamps as stored text, decoded by `_loads` and
-    `_stamp`: the same values the typed columns would give, without SQLAlchemy's per-value processors.
-    """
-    signals = _signals(session, project_id, params.feedback_key)
-    i = Interaction
-    f = params.filters
-    conditions = [i.project_id == project_id]
-    if f.since:
-        conditions.append(i.created_at >= f.since)
-    if f.until:
-        conditions.append(i.created_at < f.until)
-    if f.models:
-        conditions.append(i.model.in_(f.models))
-    if f.model_versions:
-        conditions.append(i.model_version.in_(f.model_versions))
-    raw = session.get_bind().dialect.name == "sqlite"  # SQLite: stored JSON text and timestamps, decoded here
-
-    def text(column: Any, stamp: bool = False) -> Any:
-        if raw or stamp:  # no SQLAlchemy processing (PostgreSQL: psycopg's own datetime)
-            return type_coerce(column, String)
-        return cast(column, Text)
-
-    columns = [i.id, i.conversation_id, text(i.messages), i.response, i.model, i.model_version,
-               text(i.created_at, True), text(i.meta),
-               signals.c.source, signals.c.score, signals.c.rating, signals.c.verdict, signals.c.correction,
-               text(signals.c.reasons), signals.c.voter, text(signals.c.at, True), signals.c.uid,
-               signals.c.preference, signals.c.compared]
-    return (select(*columns).join_from(i, signals, signals.c.iid == i.id).where(and_(*conditions))
-            .order_by(i.id, signals.c.at, signals.c.uid))
 
 
 def _content(value: Any) -> str:
@@ -269,7 +182,7 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
     scale = key_scale(project, params.feedback_key)
     query = build_query(session, project.id, params)
     stats.update({"interactions_scanned": 0, "unresolved": 0, "signals": 0, "feedback_key": params.feedback_key,
-                  "annotations_included": _has_annotations(session)})
+                  "annotations_included": has_annotations(session)})
     result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
     current: Any = None
     more: list[Any] | None = None  # further signal rows of the current interaction (rare)
