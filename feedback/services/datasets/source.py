@@ -177,18 +177,12 @@ def stream_records(session: Session, project: Project, params: ExportParams,
         yield from _stream(connection, session, project, params, stats)
 
 
-def _stream(connection: Connection, session: Session, project: Project, params: ExportParams,
-            stats: dict[str, Any]) -> Iterator[Record]:
-    scale = key_scale(project, params.feedback_key)
-    query = build_query(session, project.id, params)
-    stats.update({"interactions_scanned": 0, "unresolved": 0, "signals": 0, "feedback_key": params.feedback_key,
-                  "annotations_included": has_annotations(session)})
-    result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
+def _groups(result: Any, counts: dict[str, int]) -> Iterator[tuple[Any, list[Any] | None]]:
+    """Consecutive signal rows of one interaction as (first row, further rows or None); counts the rows."""
     current: Any = None
     more: list[Any] | None = None  # further signal rows of the current interaction (rare)
-    scanned = unresolved = count = 0
     for partition in result.partitions(YIELD_PER):
-        count += len(partition)
+        counts["signals"] += len(partition)
         for row in partition:
             if current is not None:
                 if row[0] == current[0]:
@@ -196,20 +190,29 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
                         more = []
                     more.append(row)
                     continue
-                scanned += 1
-                record = _record(current, _resolve(current, more, scale), more)
-                if record is None:
-                    unresolved += 1
-                else:
-                    yield record
+                yield current, more
                 more = None
             current = row
-        stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)
     if current is not None:
+        yield current, more
+
+
+def _stream(connection: Connection, session: Session, project: Project, params: ExportParams,
+            stats: dict[str, Any]) -> Iterator[Record]:
+    scale = key_scale(project, params.feedback_key)
+    query = build_query(session, project.id, params)
+    stats.update({"interactions_scanned": 0, "unresolved": 0, "signals": 0, "feedback_key": params.feedback_key,
+                  "annotations_included": has_annotations(session)})
+    result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
+    counts = {"signals": 0}
+    scanned = unresolved = 0
+    for first, more in _groups(result, counts):
         scanned += 1
-        record = _record(current, _resolve(current, more, scale), more)
+        record = _record(first, _resolve(first, more, scale), more)
         if record is None:
             unresolved += 1
         else:
             yield record
-    stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=count)
+        if scanned % YIELD_PER == 0:
+            stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=counts["signals"])
+    stats.update(interactions_scanned=scanned, unresolved=unresolved, signals=counts["signals"])
