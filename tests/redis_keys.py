@@ -1,5 +1,6 @@
-"""Removing a test run's Redis key space: keys named with its prefix, and the RQ job hashes those keys point to
-(RQ names job hashes by job id only, so a prefix scan alone leaves them behind)."""
+"""Removing a test run's Redis key space: keys named with its prefix, the RQ job hashes those keys point to
+(RQ names job hashes by job id only, so a prefix scan alone leaves them behind) and the run's queues in RQ's
+global `rq:queues` set."""
 
 from __future__ import annotations
 
@@ -25,4 +26,7 @@ def delete_key_space(client: redis.Redis, prefix: str) -> int:
     deleted = 0
     for start in range(0, len(doomed), 500):
         deleted += client.delete(*doomed[start:start + 500])
+    queues = [member for member in client.smembers("rq:queues") if prefix.encode() in member]
+    if queues:
+        client.srem("rq:queues", *queues)
     return deleted
