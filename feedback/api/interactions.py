@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
+from feedback.api.metrics import BATCH_CREATED
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
 from feedback.db import get_session
@@ -58,7 +59,7 @@ def create_batch():
     results = [{"id": r.id, "external_id": r.external_id, "created": r.created, "feedback_token": token}
                for r, token in zip(logged, tokens, strict=True)]
     created = sum(1 for r in logged if r.created)
-    request.environ["feedback.batch_created"] = created  # counted by the metrics hook (api/metrics.py)
+    request.environ[BATCH_CREATED] = created  # counted by the metrics hook
     return {"results": results, "created": created, "existing": len(logged) - created}
 
 
