@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from flask import current_app
@@ -19,6 +19,9 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from feedback import sqlite_gate
+from feedback.group_commit import GroupCommit
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -117,6 +120,7 @@ class Database:
         self.engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
         self.session: scoped_session[Session] = scoped_session(self._make_session)
+        self.group_commit = GroupCommit(self._make_session)  # small concurrent writes share a COMMIT
 
     def _make_session(self) -> Session:
         if self._factory is None:
@@ -156,3 +160,16 @@ def get_db() -> Database:
 def get_session() -> Session:
     """The current app's scoped session (one per thread, removed at the end of each app context)."""
     return get_db().session()
+
+
+def run_grouped(work: Callable[[Session], T]) -> T:
+    """Run a small write `work(session)` through the app's group commit and return its result once committed.
+
+    The request's own session first ends whatever transaction its reads opened (on SQLite, a transaction holds
+    the writer gate, which the group's session would then wait on forever).
+    """
+    database = get_db()
+    session = database.session()
+    if session.in_transaction():
+        session.commit()
+    return database.group_commit.run(work)

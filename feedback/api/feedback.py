@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_session, run_grouped
 from feedback.schemas.feedback import (
     FeedbackCreate,
     FeedbackFilters,
@@ -38,10 +38,7 @@ def create_feedback():
     """
     caller = principal()
     body = parse_body(FeedbackCreate)
-    session = get_session()
-    write = submissions.submit(session, caller, body)
-    session.commit()
-    return _answer(write)
+    return _answer(run_grouped(lambda session: submissions.submit(session, caller, body)))
 
 
 @route(bp, "/feedback/<path:feedback_id>/retract", "POST", summary="Retract feedback", tag="feedback",
@@ -50,10 +47,7 @@ def retract_feedback(feedback_id: str):
     """A new revision that clears score, reasons, comment and correction."""
     caller = principal()
     body = parse_body(FeedbackRetract)
-    session = get_session()
-    write = submissions.retract(session, caller, feedback_id, body)
-    session.commit()
-    return _answer(write)
+    return _answer(run_grouped(lambda session: submissions.retract(session, caller, feedback_id, body)))
 
 
 @route(bp, "/feedback", "GET", summary="List feedback", tag="feedback", query=FeedbackFilters,

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 from feedback.api.metrics import BATCH_CREATED
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_session, run_grouped
 from feedback.schemas.interaction import (
     BatchResult,
     InteractionBatch,
@@ -35,9 +35,7 @@ def create_interaction():
     caller = principal()
     require_scope(caller, "ingest")
     body = parse_body(InteractionCreate)
-    session = get_session()
-    (recorded,) = interactions.record_interactions(session, caller.project_id, [body])
-    session.commit()
+    (recorded,) = run_grouped(lambda session: interactions.record_interactions(session, caller.project_id, [body]))
     row = recorded.interaction
     out = interaction_out(row) | {"created": recorded.created,
                                   "feedback_token": _token(row.project_id, row.id, row.end_user_id)}

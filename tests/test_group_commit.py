@@ -1,0 +1,158 @@
+"""Group commit on the real database: queued units share one transaction, a failure stays with its unit."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from feedback.db import Database, get_db
+from feedback.errors import Conflict
+from feedback.group_commit import GroupCommit
+from feedback.models import Project
+from feedback.services import projects
+
+
+@pytest.fixture()
+def database(app: Flask) -> Database:
+    with app.app_context():
+        return get_db()
+
+
+def _create(slug: str, then: Callable[[], None] = lambda: None) -> Callable[[Session], str]:
+    def work(session: Session) -> str:
+        projects.create_project(session, slug, slug)
+        session.flush()
+        then()
+        return slug
+    return work
+
+
+def _stored(database: Database, slugs: list[str]) -> set[str]:
+    with database.transaction() as session:
+        return set(session.scalars(select(Project.slug).where(Project.slug.in_(slugs))))
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Database) -> None:
+    grouped = GroupCommit(database._make_session)
+    release = threading.Event()
+    sessions: dict[str, int] = {}
+    order: list[str] = []
+    tag = uuid.uuid4().hex[:8]
+    slugs = [f"gc-{tag}-{i}" for i in range(4)]
+
+    def unit(slug: str, block: bool) -> Callable[[Session], str]:
+        inner = _create(slug, then=release.wait if block else lambda: None)
+
+        def work(session: Session) -> str:
+            sessions[slug] = id(session)
+            order.append(slug)
+            return inner(session)
+        return work
+
+    results: dict[str, str] = {}
+    leader = threading.Thread(target=lambda: results.update({slugs[0]: grouped.run(unit(slugs[0], True))}))
+    leader.start()
+    _wait_for(lambda: slugs[0] in sessions)
+    followers = []
+    for slug in slugs[1:]:
+        thread = threading.Thread(target=lambda s=slug: results.update({s: grouped.run(unit(s, False))}))
+        thread.start()
+        _wait_for(lambda n=len(followers) + 1: len(grouped._queue) == n)
+        followers.append(thread)
+    release.set()
+    for thread in (leader, *followers):
+        thread.join(10)
+    assert results == {slug: slug for slug in slugs}
+    assert order == slugs  # arrival order
+    assert len({sessions[slug] for slug in slugs[1:]}) == 1  # the three followers shared one transaction
+    assert sessions[slugs[0]] != sessions[slugs[1]]
+    assert _stored(database, slugs) == set(slugs)
+
+
+def test_a_failing_unit_fails_alone_and_leaves_nothing_behind(database: Database) -> None:
+    grouped = GroupCommit(database._make_session)
+    tag = uuid.uuid4().hex[:8]
+    ok_a, bad, ok_b = f"gc-{tag}-a", f"gc-{tag}-bad", f"gc-{tag}-b"
+
+    def fail() -> None:
+        raise Conflict("this unit fails after its insert")
+
+    units = [_create(ok_a), _create(bad, then=fail), _create(ok_b)]
+    outcomes: list[object] = []
+    hold = threading.Event()
+    blocker = threading.Thread(target=lambda: grouped.run(lambda s: hold.wait(10)))
+    blocker.start()
+    _wait_for(lambda: grouped._leading)
+
+    def run(work: Callable[[Session], str]) -> None:
+        try:
+            outcomes.append(grouped.run(work))
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    threads = []
+    for work in units:
+        thread = threading.Thread(target=run, args=(work,))
+        thread.start()
+        _wait_for(lambda n=len(threads) + 1: len(grouped._queue) == n)
+        threads.append(thread)
+    hold.set()
+    for thread in (blocker, *threads):
+        thread.join(10)
+    assert sorted(o for o in outcomes if isinstance(o, str)) == sorted([ok_a, ok_b])
+    assert [type(o) for o in outcomes if not isinstance(o, str)] == [Conflict]
+    assert _stored(database, [ok_a, bad, ok_b]) == {ok_a, ok_b}
+
+
+def test_a_lone_unit_that_fails_is_rolled_back(database: Database) -> None:
+    grouped = GroupCommit(database._make_session)
+    slug = f"gc-{uuid.uuid4().hex[:8]}-alone"
+
+    def fail() -> None:
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        grouped.run(_create(slug, then=fail))
+    assert _stored(database, [slug]) == set()
+    assert grouped.run(_create(slug)) == slug  # the committer is usable afterwards
+    assert _stored(database, [slug]) == {slug}
+
+
+def test_every_waiter_wakes_with_the_error_when_no_session_opens() -> None:
+    calls = []
+
+    def broken() -> Session:
+        calls.append(1)
+        raise ConnectionError("database down")
+
+    grouped = GroupCommit(broken)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            grouped.run(lambda s: None)
+        except ConnectionError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(errors) == 5
+    assert not grouped._leading and not grouped._queue
