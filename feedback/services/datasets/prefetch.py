@@ -1,10 +1,10 @@
 """Run the export's front stage (read, resolve, filter, scrub) in a reader process, so it uses a second core.
 
 The reader is forked; it opens its own database connection (it never touches the parent's pooled ones), runs
-`RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records (pickled
-through their constructors, see `records`) and content digests through a pipe. A thread of the parent moves
-them into a queue of two batches, so neither process waits for the other at the pipe, and the reader is never
-more than a few batches ahead: memory stays bounded. When the parent is the slower side (it still has a batch
+`RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records (as columns,
+see `wire`) and content digests through a pipe. A thread of the parent moves them into a queue of two batches,
+so neither process waits for the other at the pipe, and the reader is never more than a few batches ahead:
+memory stays bounded. When the parent is the slower side (it still has a batch
 waiting when the next one is ready), the reader also does that batch's stateless dedup preparation, so the two
 processes even out whatever the formats cost. At the end the reader sends its counters (input, filtered out,
 PII replacements) and the source statistics, which the parent merges; an exception in the reader is re-raised
@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from feedback.services.datasets import wire
 from feedback.services.datasets.records import Record
 
 _AHEAD = 2  # batches received but not yet processed (bounds memory: a batch is a few MB pickled)
@@ -64,7 +65,8 @@ def _reader(source: RecordSource, front: Front, deduper: Deduper, size: int, out
             # The parent has not finished the previous batch yet: it is the slower side, so take its stateless
             # dedup preparation for this batch (the same values whichever process computes them).
             prepared = deduper.prepare(selected) if sent - consumed.value >= 2 else None
-            out.send_bytes(pickle.dumps(("batch", selected, digests, front.counts["input"] - before, prepared),
+            columns = wire.pack(selected)
+            out.send_bytes(pickle.dumps(("batch", columns, digests, front.counts["input"] - before, prepared),
                                         protocol=pickle.HIGHEST_PROTOCOL))
         out.send_bytes(pickle.dumps(("end", dict(front.counts), dict(front.scrubber.counts), dict(stats))))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
@@ -104,7 +106,7 @@ def fronted(source: RecordSource, front: Front, deduper: Deduper,
                 raise RuntimeError(f"the export reader process died (exit code {reader.exitcode})")
             message = pickle.loads(data)
             if message[0] == "batch":
-                yield message[1], message[2], message[3], message[4]
+                yield wire.unpack(message[1]), message[2], message[3], message[4]
                 consumed.value += 1
             elif message[0] == "end":
                 front.counts.update(message[1])
