@@ -26,7 +26,15 @@ from feedback.models import Project
 from feedback.services.datasets.labels import resolve_label, resolve_single
 from feedback.services.datasets.params import ExportParams
 from feedback.services.datasets.query import build_query, has_annotations, key_scale
-from feedback.services.datasets.records import FeedbackSignal, Message, PairwiseJudgement, Record, Resolution
+from feedback.services.datasets.records import (
+    FeedbackSignal,
+    Message,
+    PairwiseJudgement,
+    Record,
+    Resolution,
+    new_message,
+    new_record,
+)
 
 YIELD_PER = 5000
 _FAST_STAMP = 26  # len('2024-01-01 00:00:03.000000'), the form SQLAlchemy stores on SQLite
@@ -88,12 +96,30 @@ def _signal(row: Any, scale: tuple[float, float]) -> FeedbackSignal:
                           str(uid))
 
 
+_MEMO_SIZE = 10_000  # entries of each memo below before it is reset (bounded memory)
+_SINGLE: dict[tuple[Any, ...], Resolution | None] = {}
+
+
 def _resolve(first: Any, more: list[Any] | None, scale: tuple[float, float]) -> Resolution | None:
-    """The label of one interaction from its signal rows (one row: without building a `FeedbackSignal`)."""
+    """The label of one interaction from its signal rows (one row: without building a `FeedbackSignal`).
+
+    A single signal without a correction is decided by a handful of values that repeat across rows (source,
+    score, reasons): its (immutable) resolution is memoised.
+    """
     if more is None:
         source, score, rating, verdict, correction, reasons = first[8:14]
+        key = None if correction is not None else (source, score, rating, verdict, reasons, scale)
+        if key is not None:
+            found = _SINGLE.get(key, _SINGLE)
+            if found is not _SINGLE:
+                return found  # type: ignore[return-value]
         score, low, high = _score(score, rating, verdict, scale)
-        return resolve_single(source, score, low, high, correction, _reasons(reasons))
+        resolution = resolve_single(source, score, low, high, correction, _reasons(reasons))
+        if key is not None:
+            if len(_SINGLE) >= _MEMO_SIZE:
+                _SINGLE.clear()
+            _SINGLE[key] = resolution
+        return resolution
     return resolve_label([_signal(row, scale) for row in (first, *more)])
 
 
@@ -104,21 +130,48 @@ _SYSTEM_MAX = 1000
 def _message(item: dict[str, Any]) -> Message:
     role = item.get("role", "user")
     content = item.get("content")
-    if not isinstance(content, str):
+    if type(content) is not str:
         content = _content(content)
     if role != "system":
-        return Message(str(role), content)
+        return new_message(role if type(role) is str else str(role), content)
     shared = _SYSTEM.get(content)
     if shared is None:
         if len(_SYSTEM) >= _SYSTEM_MAX:
             _SYSTEM.clear()
-        shared = _SYSTEM[content] = Message(role, content)
+        shared = _SYSTEM[content] = new_message(role, content)
     return shared
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:
     items = _loads(raw)
     return tuple([_message(m) for m in items if isinstance(m, dict)]) if items else ()
+
+
+_META: dict[Any, tuple[dict[str, Any], tuple[str, ...]]] = {}
+_META_TEXT = 500  # memoise metadata texts up to this length
+
+
+def _metadata(raw: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The interaction's metadata without `tags`, and its tags sorted.
+
+    Metadata texts repeat across rows (channel, app, the same tags): short ones are decoded once. Records then
+    share the dict, which is never mutated (records are read-only throughout the pipeline).
+    """
+    memo = isinstance(raw, str) and len(raw) <= _META_TEXT
+    if memo:
+        found = _META.get(raw)
+        if found is not None:
+            return found
+    meta = _loads(raw) or {}
+    tags = meta.get("tags")
+    tags = tuple(sorted(str(t) for t in tags if isinstance(t, str | int))) if isinstance(tags, list) else ()
+    if "tags" in meta:
+        meta = {k: v for k, v in meta.items() if k != "tags"}
+    if memo:
+        if len(_META) >= _MEMO_SIZE:
+            _META.clear()
+        _META[raw] = (meta, tags)
+    return meta, tags
 
 
 def _pairwise(first: Any, more: list[Any] | None) -> tuple[PairwiseJudgement, ...]:
@@ -138,12 +191,8 @@ def _record(first: Any, resolution: Resolution | None, more: list[Any] | None = 
     if resolution is None:
         return None
     iid, conversation_id, raw_messages, response, model, model_version, created_at, raw_meta = first[:8]
-    meta = _loads(raw_meta) or {}
-    tags = meta.get("tags")
-    tags = tuple(sorted(str(t) for t in tags if isinstance(t, str | int))) if isinstance(tags, list) else ()
-    if "tags" in meta:
-        meta = {k: v for k, v in meta.items() if k != "tags"}
-    return Record(iid, conversation_id or f"interaction-{iid}", _messages(raw_messages), response or "",
+    meta, tags = _metadata(raw_meta)
+    return new_record(iid, conversation_id or f"interaction-{iid}", _messages(raw_messages), response or "",
                   model or "", model_version or "", _stamp(created_at), resolution.label, resolution.rating,
                   resolution.correction, resolution.provenance, resolution.reasons, tags, _pairwise(first, more), meta)
 
