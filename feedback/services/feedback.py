@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from feedback.db import utcnow
+from feedback.direct_sql import DirectStatement, direct
 from feedback.errors import Conflict, NotFound, ValidationFailed
 from feedback.models import Feedback, FeedbackRevision, Interaction, Project
 from feedback.services import routing
@@ -61,9 +62,10 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-# Hot-path statements are Core (no ORM objects), built once per dialect and executed with parameters: building
-# them per request, or materialising ORM rows, cost more CPU than running them. Results are rows whose attribute
-# names are those of the `Feedback` model (`meta` for the metadata column).
+# Hot-path statements are Core (no ORM objects), compiled once per dialect and run on the DBAPI cursor
+# (`direct_sql`): building them per request, materialising ORM rows or SQLAlchemy's execution machinery cost more
+# CPU than running them. Results are named tuples whose fields are those of the `Feedback` model (`meta` for the
+# metadata column).
 _FB = Feedback.__table__
 _COLUMNS = (_FB.c.id, _FB.c.feedback_uid, _FB.c.interaction_id, _FB.c.revision, _FB.c.key, _FB.c.source, _FB.c.score,
             _FB.c.reasons, _FB.c.comment, _FB.c.correction, _FB.c.end_user_id, _FB.c.metadata.label("meta"),
@@ -79,7 +81,6 @@ _REVISIONS = FeedbackRevision.__table__
 _STORED_PAYLOAD = select(_REVISIONS.c.payload).where(
     _REVISIONS.c.project_id == bindparam("pid"), _REVISIONS.c.feedback_uid == bindparam("uid"),
     _REVISIONS.c.revision == bindparam("rev"))
-_STATEMENTS: dict[tuple[str, str], Any] = {}
 _UNKNOWN: Any = object()
 
 
@@ -96,31 +97,35 @@ def load_state(session: Session, project_id: int, interaction_id: int, uid: str)
     in the project."""
     if not 0 < interaction_id < 2**63:
         return None
-    row = session.connection().execute(_STATE, {"iid": interaction_id, "pid": project_id, "uid": uid}).first()
+    row = direct(session, "feedback.state", lambda: _STATE).first(
+        session, {"iid": interaction_id, "pid": project_id, "uid": uid})
     if row is None:
         return None
     return SubmissionState(row.interaction_external_id, row if row.id is not None else None)
 
 
 def _current(session: Session, project_id: int, uid: str) -> Any:
-    return session.connection().execute(_CURRENT, {"pid": project_id, "uid": uid}).first()
+    return direct(session, "feedback.current", lambda: _CURRENT).first(session, {"pid": project_id, "uid": uid})
 
 
-def _statement(session: Session, name: str) -> Any:
-    dialect = session.get_bind().dialect.name
-    stmt = _STATEMENTS.get((dialect, name))
-    if stmt is None:
+_REVISION_BINDS = ("project_id", "interaction_id", "feedback_uid", "revision", "payload", "created_at")
+_CURRENT_BINDS = ("project_id", "interaction_id", "feedback_uid", "revision", "created_at", "updated_at",
+                  *CONTENT_FIELDS)
+
+
+def _statement(session: Session, name: str) -> DirectStatement:
+    def build() -> Any:
         if name == "insert_revision":
-            stmt = dialect_insert(session, _REVISIONS).on_conflict_do_nothing(
+            return dialect_insert(session, _REVISIONS).on_conflict_do_nothing(
                 index_elements=["project_id", "feedback_uid", "revision"]).returning(_REVISIONS.c.id)
-        else:  # RETURNING hands back the current row (nothing when a newer one is stored)
-            insert = dialect_insert(session, _FB)
-            update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
-            stmt = insert.on_conflict_do_update(
-                index_elements=["project_id", "feedback_uid"], set_=update,
-                where=_FB.c.revision < insert.excluded.revision).returning(*_COLUMNS)
-        _STATEMENTS[(dialect, name)] = stmt
-    return stmt
+        # RETURNING hands back the current row (nothing when a newer one is stored)
+        insert = dialect_insert(session, _FB)
+        update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
+        return insert.on_conflict_do_update(
+            index_elements=["project_id", "feedback_uid"], set_=update,
+            where=_FB.c.revision < insert.excluded.revision).returning(*_COLUMNS)
+    return direct(session, f"feedback.{name}", build,
+                  _REVISION_BINDS if name == "insert_revision" else _CURRENT_BINDS)
 
 
 def write_revision(session: Session, project: Project | ProjectView, interaction: Interaction | int, uid: str,
@@ -163,11 +168,9 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
 
 def _insert_revision(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
                      content: dict[str, Any]) -> bool:
-    inserted = session.connection().execute(
-        _statement(session, "insert_revision"),
-        {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
-         "revision": revision, "payload": content, "created_at": utcnow()},
-    ).first()
+    inserted = _statement(session, "insert_revision").first(
+        session, {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
+                  "revision": revision, "payload": content, "created_at": utcnow()})
     return inserted is not None
 
 
@@ -183,7 +186,7 @@ def _upsert_current(session: Session, project_id: int, interaction_id: int, uid:
     now = utcnow()
     row = {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
            "revision": revision, "created_at": now, "updated_at": now, **content}
-    return session.connection().execute(_statement(session, "upsert_current"), row).first()
+    return _statement(session, "upsert_current").first(session, row)
 
 
 _CURRENT_ORM = select(Feedback).where(Feedback.project_id == bindparam("pid"),
