@@ -10,6 +10,8 @@ Consecutive rows of one interaction are grouped, resolved with `resolve_label`, 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -226,11 +228,51 @@ def stream_records(session: Session, project: Project, params: ExportParams,
         yield from _stream(connection, session, project, params, stats)
 
 
-def _groups(result: Any, counts: dict[str, int]) -> Iterator[tuple[Any, list[Any] | None]]:
-    """Consecutive signal rows of one interaction as (first row, further rows or None); counts the rows."""
+def _fetched(result: Any) -> Iterator[list[Any]]:
+    """`result.partitions(YIELD_PER)`, fetched one partition ahead by a thread: the driver releases the GIL
+    while it waits for the server, so that wait overlaps with this thread's per-row work. Only the fetching
+    thread touches the result until it has finished."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def fetch() -> None:
+        try:
+            for partition in result.partitions(YIELD_PER):
+                put(partition)
+                if stop.is_set():
+                    return
+            put(None)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
+            put(exc)
+
+    fetcher = threading.Thread(target=fetch, name="export-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        fetcher.join()
+
+
+def _groups(result: Any, counts: dict[str, int], ahead: bool) -> Iterator[tuple[Any, list[Any] | None]]:
+    """Consecutive signal rows of one interaction as (first row, further rows or None); counts the rows.
+
+    `ahead`: fetch through `_fetched` (PostgreSQL, where the wait for the server is worth overlapping).
+    """
     current: Any = None
     more: list[Any] | None = None  # further signal rows of the current interaction (rare)
-    for partition in result.partitions(YIELD_PER):
+    for partition in _fetched(result) if ahead else result.partitions(YIELD_PER):
         counts["signals"] += len(partition)
         for row in partition:
             if current is not None:
@@ -255,7 +297,7 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
     result = connection.execute(query, execution_options={"yield_per": YIELD_PER, "stream_results": True})
     counts = {"signals": 0}
     scanned = unresolved = 0
-    for first, more in _groups(result, counts):
+    for first, more in _groups(result, counts, connection.dialect.name == "postgresql"):
         scanned += 1
         record = _record(first, _resolve(first, more, scale), more)
         if record is None:
