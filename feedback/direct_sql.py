@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 _COMPILED: dict[tuple[str, str, str], DirectStatement] = {}
+_CONNECTION = "direct_sql.connection"  # session.info: (transaction, its DBAPI connection)
 
 
 class DirectStatement:
@@ -54,7 +55,7 @@ class DirectStatement:
 
     def first(self, session: Session, values: dict[str, Any]) -> Any:
         """Execute with `values` (by bind name) in the session's transaction; the first row, or None."""
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _dbapi_connection(session).cursor()
         try:
             cursor.execute(self.sql, self._params(values))
             raw = cursor.fetchone() if self.Row is not None else None
@@ -63,6 +64,18 @@ class DirectStatement:
         finally:
             cursor.close()
         return None if raw is None else self._row(raw)
+
+
+def _dbapi_connection(session: Session) -> Any:
+    """The DBAPI connection of the session's transaction (begun if need be), remembered per transaction:
+    `Session.connection()` costs more than running a small statement."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CONNECTION)
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cached[1]
+    dbapi_connection = session.connection().connection.dbapi_connection
+    session.info[_CONNECTION] = (session.get_transaction(), dbapi_connection)
+    return dbapi_connection
 
 
 def direct(session: Session, name: str, build: Callable[[], Executable],
