@@ -26,10 +26,11 @@ MAX_GROUP = 64  # units per transaction: bounds how long one leader holds the wr
 
 
 class _Unit(Generic[T]):
-    __slots__ = ("work", "done", "result", "error")
+    __slots__ = ("work", "taken", "done", "result", "error")
 
     def __init__(self, work: Callable[[Session], T]) -> None:
         self.work = work
+        self.taken = False  # a leader has it
         self.done = False
         self.result: T | None = None
         self.error: BaseException | None = None
@@ -41,14 +42,21 @@ class _Unit(Generic[T]):
 
 
 class GroupCommit:
-    """Runs units of work (`work(session) -> result`) in shared transactions opened by `open_session`."""
+    """Runs units of work (`work(session) -> result`) in shared transactions opened by `open_session`.
 
-    def __init__(self, open_session: Callable[[], Session], max_group: int = MAX_GROUP) -> None:
+    At most `max_in_flight` groups run at once; a unit that arrives while they all run queues for the next
+    group. One suits SQLite, whose writes are serialised anyway; a server database whose commits wait on a disk
+    flush needs transactions in flight side by side, and flushes concurrent commits together itself.
+    """
+
+    def __init__(self, open_session: Callable[[], Session], max_in_flight: int = 1,
+                 max_group: int = MAX_GROUP) -> None:
         self._open_session = open_session
+        self.max_in_flight = max_in_flight
         self._max_group = max_group
         self._cond = threading.Condition(threading.Lock())
         self._queue: list[_Unit] = []
-        self._leading = False
+        self._in_flight = 0
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a transaction shared with concurrent callers; returns after the commit, or raises what
@@ -56,18 +64,23 @@ class GroupCommit:
         unit: _Unit[T] = _Unit(work)
         with self._cond:
             self._queue.append(unit)
-            while self._leading and not unit.done:
-                self._cond.wait()
-            if unit.done:
-                return unit.outcome()
-            self._leading = True
-            group, self._queue = self._queue[:self._max_group], self._queue[self._max_group:]
-        try:
-            self._execute(group)
-        finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()
+            while True:
+                while not unit.done and (unit.taken or self._in_flight >= self.max_in_flight):
+                    self._cond.wait()
+                if unit.done:
+                    break
+                # lead the oldest queued units (this one among them unless more than a group's worth wait)
+                group, self._queue = self._queue[:self._max_group], self._queue[self._max_group:]
+                for queued in group:
+                    queued.taken = True
+                self._in_flight += 1
+                self._cond.release()
+                try:
+                    self._execute(group)
+                finally:
+                    self._cond.acquire()
+                    self._in_flight -= 1
+                    self._cond.notify_all()
         return unit.outcome()
 
     def _execute(self, group: list[_Unit]) -> None:

@@ -96,7 +96,7 @@ def test_a_failing_unit_fails_alone_and_leaves_nothing_behind(database: Database
     hold = threading.Event()
     blocker = threading.Thread(target=lambda: grouped.run(lambda s: hold.wait(10)))
     blocker.start()
-    _wait_for(lambda: grouped._leading)
+    _wait_for(lambda: grouped._in_flight == 1)
 
     def run(work: Callable[[Session], str]) -> None:
         try:
@@ -155,4 +155,24 @@ def test_every_waiter_wakes_with_the_error_when_no_session_opens() -> None:
         thread.join(10)
     assert not any(thread.is_alive() for thread in threads)
     assert len(errors) == 5
-    assert not grouped._leading and not grouped._queue
+    assert grouped._in_flight == 0 and not grouped._queue
+
+
+def test_with_two_groups_in_flight_a_second_leader_starts_while_the_first_runs(database: Database) -> None:
+    grouped = GroupCommit(database._make_session, max_in_flight=2)
+    first_running, release = threading.Event(), threading.Event()
+    tag = uuid.uuid4().hex[:8]
+
+    def slow(session: Session) -> str:
+        first_running.set()
+        release.wait(10)
+        return _create(f"gc-{tag}-slow")(session)
+
+    slow_thread = threading.Thread(target=grouped.run, args=(slow,))
+    slow_thread.start()
+    assert first_running.wait(10)
+    assert grouped.run(_create(f"gc-{tag}-fast")) == f"gc-{tag}-fast"  # did not wait for the slow group
+    assert _stored(database, [f"gc-{tag}-fast", f"gc-{tag}-slow"]) == {f"gc-{tag}-fast"}
+    release.set()
+    slow_thread.join(10)
+    assert _stored(database, [f"gc-{tag}-fast", f"gc-{tag}-slow"]) == {f"gc-{tag}-fast", f"gc-{tag}-slow"}
