@@ -12,7 +12,7 @@ from feedback.db import get_db
 from feedback.direct_sql import direct
 from feedback.models import Feedback
 from feedback.services import feedback as feedback_service
-from feedback.services import projects
+from feedback.services import feedback_statements, projects
 from tests.conftest import ProjectKeys, log_interaction
 
 _FB = Feedback.__table__
@@ -29,14 +29,14 @@ def test_a_direct_select_matches_sqlalchemy_row_for_row(app: Flask, client: Flas
     with app.app_context():
         session = get_db().session()
         params = {"pid": project.id, "uid": uid}
-        expected = session.execute(feedback_service._CURRENT, params).first()
-        got = direct(session, "test.current", lambda: feedback_service._CURRENT).first(session, params)
+        expected = session.execute(feedback_statements.CURRENT, params).first()
+        got = direct(session, "test.current", lambda: feedback_statements.CURRENT).first(session, params)
         assert got is not None and expected is not None
         assert tuple(got) == tuple(expected)
         assert got._fields == tuple(expected._fields)
         assert got.created_at.tzinfo == UTC and got.meta == {"page": "/a", "n": 2}
         assert got.retracted is False and got.score == -1.0 and got.reasons == ["not_helpful"]
-        missing = direct(session, "test.current", lambda: feedback_service._CURRENT).first(
+        missing = direct(session, "test.current", lambda: feedback_statements.CURRENT).first(
             session, {"pid": project.id, "uid": "no-such-feedback"})
         assert missing is None
         session.rollback()

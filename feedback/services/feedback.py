@@ -8,17 +8,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from feedback.db import utcnow
-from feedback.direct_sql import DirectStatement, direct
 from feedback.errors import Conflict, NotFound, ValidationFailed
-from feedback.models import Feedback, FeedbackRevision, Interaction, Project
+from feedback.models import Feedback, Interaction, Project
+from feedback.services import feedback_statements as statements
 from feedback.services import routing
+from feedback.services.feedback_statements import CONTENT_FIELDS
 from feedback.services.pagination import decode_cursor, encode_cursor
 from feedback.services.projects import ProjectView, feedback_key_spec, reason_ids
-from feedback.services.sql import dialect_insert
-
-CONTENT_FIELDS = ("key", "source", "score", "reasons", "comment", "correction", "end_user_id", "metadata",
-                  "retracted")
 
 
 @dataclass(frozen=True)
@@ -62,25 +58,6 @@ def _content(values: dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-# Hot-path statements are Core (no ORM objects), compiled once per dialect and run on the DBAPI cursor
-# (`direct_sql`): building them per request, materialising ORM rows or SQLAlchemy's execution machinery cost more
-# CPU than running them. Results are named tuples whose fields are those of the `Feedback` model (`meta` for the
-# metadata column).
-_FB = Feedback.__table__
-_COLUMNS = (_FB.c.id, _FB.c.feedback_uid, _FB.c.interaction_id, _FB.c.revision, _FB.c.key, _FB.c.source, _FB.c.score,
-            _FB.c.reasons, _FB.c.comment, _FB.c.correction, _FB.c.end_user_id, _FB.c.metadata.label("meta"),
-            _FB.c.retracted, _FB.c.created_at, _FB.c.updated_at)
-_CURRENT = select(*_COLUMNS).where(_FB.c.project_id == bindparam("pid"), _FB.c.feedback_uid == bindparam("uid"))
-_IT = Interaction.__table__
-# One round trip for what a submission needs first: the interaction (scoped to the project) and the feedback's
-# current state, if any.
-_STATE = select(_IT.c.external_id.label("interaction_external_id"), *_COLUMNS).select_from(
-    _IT.outerjoin(_FB, and_(_FB.c.project_id == _IT.c.project_id, _FB.c.feedback_uid == bindparam("uid")))).where(
-    _IT.c.id == bindparam("iid"), _IT.c.project_id == bindparam("pid"))
-_REVISIONS = FeedbackRevision.__table__
-_STORED_PAYLOAD = select(_REVISIONS.c.payload).where(
-    _REVISIONS.c.project_id == bindparam("pid"), _REVISIONS.c.feedback_uid == bindparam("uid"),
-    _REVISIONS.c.revision == bindparam("rev"))
 _UNKNOWN: Any = object()
 
 
@@ -97,35 +74,14 @@ def load_state(session: Session, project_id: int, interaction_id: int, uid: str)
     in the project."""
     if not 0 < interaction_id < 2**63:
         return None
-    row = direct(session, "feedback.state", lambda: _STATE).first(
-        session, {"iid": interaction_id, "pid": project_id, "uid": uid})
+    row = statements.load_state(session, project_id, interaction_id, uid)
     if row is None:
         return None
     return SubmissionState(row.interaction_external_id, row if row.id is not None else None)
 
 
 def _current(session: Session, project_id: int, uid: str) -> Any:
-    return direct(session, "feedback.current", lambda: _CURRENT).first(session, {"pid": project_id, "uid": uid})
-
-
-_REVISION_BINDS = ("project_id", "interaction_id", "feedback_uid", "revision", "payload", "created_at")
-_CURRENT_BINDS = ("project_id", "interaction_id", "feedback_uid", "revision", "created_at", "updated_at",
-                  *CONTENT_FIELDS)
-
-
-def _statement(session: Session, name: str) -> DirectStatement:
-    def build() -> Any:
-        if name == "insert_revision":
-            return dialect_insert(session, _REVISIONS).on_conflict_do_nothing(
-                index_elements=["project_id", "feedback_uid", "revision"]).returning(_REVISIONS.c.id)
-        # RETURNING hands back the current row (nothing when a newer one is stored)
-        insert = dialect_insert(session, _FB)
-        update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
-        return insert.on_conflict_do_update(
-            index_elements=["project_id", "feedback_uid"], set_=update,
-            where=_FB.c.revision < insert.excluded.revision).returning(*_COLUMNS)
-    return direct(session, f"feedback.{name}", build,
-                  _REVISION_BINDS if name == "insert_revision" else _CURRENT_BINDS)
+    return statements.current(session, project_id, uid)
 
 
 def write_revision(session: Session, project: Project | ProjectView, interaction: Interaction | int, uid: str,
@@ -148,15 +104,15 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
             if current is not None and _content(_as_values(current)) == content:
                 return FeedbackWrite(current, applied=False, duplicate=True)
             revision = (current.revision if current else 0) + 1
-        if _insert_revision(session, project.id, interaction_id, uid, revision, content):
-            row = _upsert_current(session, project.id, interaction_id, uid, revision, content) \
-                or _current(session, project.id, uid)
+        new, row = statements.store_revision(session, project.id, interaction_id, uid, revision, content)
+        if new:
+            row = row or _current(session, project.id, uid)
             if row.revision == revision:  # routing decisions commit with the feedback that caused them
                 routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
         if not auto_revision:
             stored = session.connection().execute(
-                _STORED_PAYLOAD, {"pid": project.id, "uid": uid, "rev": revision}).scalar()
+                statements.STORED_PAYLOAD, {"pid": project.id, "uid": uid, "rev": revision}).scalar()
             if stored != content:
                 raise Conflict("this feedback revision was already stored with other content",
                                details={"feedback_id": uid, "revision": revision})
@@ -166,27 +122,10 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
     raise Conflict("too many concurrent changes to this feedback; retry", details={"feedback_id": uid})
 
 
-def _insert_revision(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
-                     content: dict[str, Any]) -> bool:
-    inserted = _statement(session, "insert_revision").first(
-        session, {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
-                  "revision": revision, "payload": content, "created_at": utcnow()})
-    return inserted is not None
-
-
 def _as_values(row: Any) -> dict[str, Any]:
     values = {field: getattr(row, field) for field in CONTENT_FIELDS if field != "metadata"}
     values["metadata"] = row.meta
     return values
-
-
-def _upsert_current(session: Session, project_id: int, interaction_id: int, uid: str, revision: int,
-                    content: dict[str, Any]) -> Any:
-    """Make `revision` current unless a newer one is; returns the new row when this one became current."""
-    now = utcnow()
-    row = {"project_id": project_id, "interaction_id": interaction_id, "feedback_uid": uid,
-           "revision": revision, "created_at": now, "updated_at": now, **content}
-    return _statement(session, "upsert_current").first(session, row)
 
 
 _CURRENT_ORM = select(Feedback).where(Feedback.project_id == bindparam("pid"),
