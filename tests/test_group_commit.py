@@ -46,6 +46,17 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.005)
 
 
+def _queue_one_by_one(grouped: GroupCommit, targets: list[Callable[[], None]]) -> list[threading.Thread]:
+    """Start a thread per target, each only once the previous one's unit is queued (so arrival order is fixed)."""
+    threads = []
+    for target in targets:
+        thread = threading.Thread(target=target)
+        thread.start()
+        _wait_for(lambda n=len(threads) + 1: len(grouped._queue) == n)
+        threads.append(thread)
+    return threads
+
+
 def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Database) -> None:
     grouped = GroupCommit(database._make_session)
     release = threading.Event()
@@ -67,12 +78,8 @@ def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Dat
     leader = threading.Thread(target=lambda: results.update({slugs[0]: grouped.run(unit(slugs[0], True))}))
     leader.start()
     _wait_for(lambda: slugs[0] in sessions)
-    followers = []
-    for slug in slugs[1:]:
-        thread = threading.Thread(target=lambda s=slug: results.update({s: grouped.run(unit(s, False))}))
-        thread.start()
-        _wait_for(lambda n=len(followers) + 1: len(grouped._queue) == n)
-        followers.append(thread)
+    followers = _queue_one_by_one(
+        grouped, [lambda s=slug: results.update({s: grouped.run(unit(s, False))}) for slug in slugs[1:]])
     release.set()
     for thread in (leader, *followers):
         thread.join(10)
@@ -104,12 +111,7 @@ def test_a_failing_unit_fails_alone_and_leaves_nothing_behind(database: Database
         except Conflict as exc:
             outcomes.append(exc)
 
-    threads = []
-    for work in units:
-        thread = threading.Thread(target=run, args=(work,))
-        thread.start()
-        _wait_for(lambda n=len(threads) + 1: len(grouped._queue) == n)
-        threads.append(thread)
+    threads = _queue_one_by_one(grouped, [lambda w=work: run(w) for work in units])
     hold.set()
     for thread in (blocker, *threads):
         thread.join(10)
