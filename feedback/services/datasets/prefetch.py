@@ -126,6 +126,17 @@ def fronted(source: RecordSource, front: Front, deduper: Deduper,
         receive.close()
 
 
+def put_until_stopped(target: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put `item` into the bounded queue `target`, waiting for room until `stop` is set; whether it went in."""
+    while not stop.is_set():
+        try:
+            target.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _pump(receive: Connection, inbox: queue.Queue[bytes | None], stop: threading.Event) -> None:
     """Move the reader's messages from the pipe into `inbox` (bounded), so neither process waits for the
     other to reach the pipe; None marks the end of the pipe."""
@@ -134,11 +145,6 @@ def _pump(receive: Connection, inbox: queue.Queue[bytes | None], stop: threading
             data: bytes | None = receive.recv_bytes()
         except (EOFError, OSError):
             data = None
-        while not stop.is_set():
-            try:
-                inbox.put(data, timeout=0.1)
-                break
-            except queue.Full:
-                continue
+        put_until_stopped(inbox, data, stop)
         if data is None:
             return

@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool
 from feedback.models import Project
 from feedback.services.datasets.labels import resolve_label, resolve_single
 from feedback.services.datasets.params import ExportParams
+from feedback.services.datasets.prefetch import put_until_stopped
 from feedback.services.datasets.query import build_query, has_annotations, key_scale
 from feedback.services.datasets.records import (
     FeedbackSignal,
@@ -240,12 +241,7 @@ def _fetched(result: Any, size: int) -> Iterator[list[Any]]:
     stop = threading.Event()
 
     def put(item: Any) -> None:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+        put_until_stopped(ready, item, stop)
 
     def fetch() -> None:
         try:
