@@ -96,7 +96,8 @@ class GroupCommit:
             for unit in group:
                 if not unit.done:
                     unit.error, unit.done = exc, True
-            raise
+            if not isinstance(exc, Exception):
+                raise  # an interpreter exit or interrupt goes on up; errors reach each unit's own caller
 
     @staticmethod
     def _together(session: Session, group: list[_Unit]) -> bool:

@@ -60,7 +60,7 @@ def _queue_one_by_one(grouped: GroupCommit, targets: list[Callable[[], None]]) -
 def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Database) -> None:
     grouped = GroupCommit(database._make_session)
     release = threading.Event()
-    sessions: dict[str, int] = {}
+    sessions: dict[str, Session] = {}  # the objects themselves: an id() can be reused once one is gone
     order: list[str] = []
     tag = uuid.uuid4().hex[:8]
     slugs = [f"gc-{tag}-{i}" for i in range(4)]
@@ -69,7 +69,7 @@ def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Dat
         inner = _create(slug, then=release.wait if block else lambda: None)
 
         def work(session: Session) -> str:
-            sessions[slug] = id(session)
+            sessions[slug] = session
             order.append(slug)
             return inner(session)
         return work
@@ -85,8 +85,8 @@ def test_units_that_queue_behind_a_leader_commit_together_in_order(database: Dat
         thread.join(10)
     assert results == {slug: slug for slug in slugs}
     assert order == slugs  # arrival order
-    assert len({sessions[slug] for slug in slugs[1:]}) == 1  # the three followers shared one transaction
-    assert sessions[slugs[0]] != sessions[slugs[1]]
+    assert all(sessions[slug] is sessions[slugs[1]] for slug in slugs[2:])  # the followers shared one transaction
+    assert sessions[slugs[0]] is not sessions[slugs[1]]
     assert _stored(database, slugs) == set(slugs)
 
 
@@ -178,3 +178,37 @@ def test_with_two_groups_in_flight_a_second_leader_starts_while_the_first_runs(d
     release.set()
     slow_thread.join(10)
     assert _stored(database, [f"gc-{tag}-fast", f"gc-{tag}-slow"]) == {f"gc-{tag}-fast", f"gc-{tag}-slow"}
+
+
+def test_a_leader_whose_own_unit_is_beyond_the_group_still_gets_its_own_answer(database: Database) -> None:
+    opened = []
+
+    def open_session() -> Session:
+        opened.append(1)
+        if len(opened) == 2:
+            raise ConnectionError("database down for one group")
+        return database._make_session()
+
+    grouped = GroupCommit(open_session, max_group=2)
+    hold = threading.Event()
+    tag = uuid.uuid4().hex[:8]
+    outcomes: dict[str, object] = {}
+    blocker = threading.Thread(target=lambda: grouped.run(lambda s: hold.wait(10)))
+    blocker.start()
+    _wait_for(lambda: grouped._in_flight == 1)
+
+    def run(slug: str) -> None:
+        try:
+            outcomes[slug] = grouped.run(_create(slug))
+        except ConnectionError as exc:
+            outcomes[slug] = exc
+
+    slugs = [f"gc-{tag}-{i}" for i in range(3)]
+    threads = _queue_one_by_one(grouped, [lambda s=slug: run(s) for slug in slugs])
+    hold.set()
+    for thread in (blocker, *threads):
+        thread.join(10)
+    # The second group (the first two queued units) found no connection; the third unit ran in a group of its own
+    assert [type(outcomes[slug]) for slug in slugs[:2]] == [ConnectionError, ConnectionError]
+    assert outcomes[slugs[2]] == slugs[2]
+    assert _stored(database, slugs) == {slugs[2]}
