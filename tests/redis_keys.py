@@ -1,6 +1,8 @@
 """Removing a test run's Redis key space: keys named with its prefix, the RQ job hashes those keys point to
-(RQ names job hashes by job id only, so a prefix scan alone leaves them behind) and the run's queues in RQ's
-global `rq:queues` set."""
+(RQ names job hashes by job id only, so a prefix scan alone leaves them behind), the run's queues in RQ's
+global `rq:queues` set, and the run's workers (listed in its queues' `rq:workers:<queue>` sets) in RQ's global
+`rq:workers` set with their hashes: a worker stopped without RQ's own clean-up (a killed `feedback worker`)
+otherwise stays listed there after its hash expires."""
 
 from __future__ import annotations
 
@@ -21,8 +23,14 @@ def delete_key_space(client: redis.Redis, prefix: str) -> int:
         origin = client.hget(key, "origin") if client.type(key) == b"hash" else None
         if origin is not None and origin.decode(errors="replace").startswith(prefix):
             job_ids.add(key.decode().removeprefix("rq:job:").encode())
-    doomed = named + [f"rq:{kind}:{job_id.decode(errors='replace')}" for job_id in job_ids
-                      for kind in ("job", "results")]
+    workers: set[bytes] = set()
+    for key in named:
+        if key.startswith(b"rq:workers:"):
+            workers.update(client.smembers(key))
+    if workers:
+        client.srem("rq:workers", *workers)
+    doomed = named + list(workers) + [f"rq:{kind}:{job_id.decode(errors='replace')}" for job_id in job_ids
+                                      for kind in ("job", "results")]
     deleted = 0
     for start in range(0, len(doomed), 500):
         deleted += client.delete(*doomed[start:start + 500])
