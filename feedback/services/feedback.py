@@ -80,10 +80,6 @@ def load_state(session: Session, project_id: int, interaction_id: int, uid: str)
     return SubmissionState(row.interaction_external_id, row if row.id is not None else None)
 
 
-def _current(session: Session, project_id: int, uid: str) -> Any:
-    return statements.current(session, project_id, uid)
-
-
 def write_revision(session: Session, project: Project | ProjectView, interaction: Interaction | int, uid: str,
                    revision: int | None, values: dict[str, Any], current: Any = _UNKNOWN) -> FeedbackWrite:
     """Store one revision of feedback `uid` on `interaction` (an object or its id); the caller commits.
@@ -97,7 +93,7 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
     auto_revision = revision is None
     for _attempt in range(20):
         if current is _UNKNOWN:
-            current = _current(session, project.id, uid)
+            current = statements.current(session, project.id, uid)
         if current is not None and current.interaction_id != interaction_id:
             raise Conflict("this feedback id belongs to another interaction", details={"feedback_id": uid})
         if auto_revision:
@@ -106,7 +102,7 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
             revision = (current.revision if current else 0) + 1
         new, row = statements.store_revision(session, project.id, interaction_id, uid, revision, content)
         if new:
-            row = row or _current(session, project.id, uid)
+            row = row or statements.current(session, project.id, uid)
             if row.revision == revision:  # routing decisions commit with the feedback that caused them
                 routing.on_feedback(session, project.id, interaction, content["source"])
             return FeedbackWrite(row, applied=row.revision == revision, duplicate=False)
@@ -116,7 +112,7 @@ def write_revision(session: Session, project: Project | ProjectView, interaction
             if stored != content:
                 raise Conflict("this feedback revision was already stored with other content",
                                details={"feedback_id": uid, "revision": revision})
-            return FeedbackWrite(_current(session, project.id, uid), applied=False, duplicate=True)
+            return FeedbackWrite(statements.current(session, project.id, uid), applied=False, duplicate=True)
         # A concurrent writer took the next revision number: read the new state and try the one after it.
         current = _UNKNOWN
     raise Conflict("too many concurrent changes to this feedback; retry", details={"feedback_id": uid})

@@ -48,14 +48,16 @@ _CURRENT_BINDS = ("project_id", "interaction_id", "feedback_uid", "revision", "c
                   *CONTENT_FIELDS)
 
 
-def _insert_revision(session: Session) -> Any:
-    return dialect_insert(session, REVISIONS).on_conflict_do_nothing(
-        index_elements=["project_id", "feedback_uid", "revision"]).returning(REVISIONS.c.id)
+def _skip_existing_revision(insert: Any) -> Any:
+    """An INSERT into feedback_revisions that does nothing for an existing (feedback, revision); RETURNING
+    its id only when the row is new."""
+    return insert.on_conflict_do_nothing(index_elements=["project_id", "feedback_uid", "revision"]).returning(
+        REVISIONS.c.id)
 
 
-def _upsert_current(session: Session) -> Any:
-    # RETURNING hands back the current row (nothing when a newer one is stored)
-    insert = dialect_insert(session, FB)
+def _keep_newest_current(insert: Any) -> Any:
+    """An INSERT into feedback that replaces the current row only with a newer revision; RETURNING hands back
+    the current row (nothing when a newer one is stored)."""
     update = {col: insert.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
     return insert.on_conflict_do_update(index_elements=["project_id", "feedback_uid"], set_=update,
                                         where=FB.c.revision < insert.excluded.revision).returning(*COLUMNS)
@@ -65,18 +67,13 @@ def _store_in_one_statement() -> Any:
     """PostgreSQL: insert the revision and, if it was new, upsert the current row; answers one row with
     `inserted` (0 or 1) and the current row's columns (NULL unless this revision became current)."""
     binds = {name: bindparam(name, type_=FB.c[name].type) for name in _CURRENT_BINDS}
-    revision = pg_insert(REVISIONS).values(
+    revision = _skip_existing_revision(pg_insert(REVISIONS).values(
         project_id=binds["project_id"], interaction_id=binds["interaction_id"],
         feedback_uid=binds["feedback_uid"], revision=binds["revision"],
         payload=bindparam("payload", type_=REVISIONS.c.payload.type), created_at=binds["created_at"],
-    ).on_conflict_do_nothing(index_elements=["project_id", "feedback_uid", "revision"]).returning(
-        REVISIONS.c.id).cte("new_revision")
-    current = pg_insert(FB).from_select(
-        list(_CURRENT_BINDS), select(*binds.values()).where(exists(select(revision.c.id))))
-    update = {col: current.excluded[col] for col in (*CONTENT_FIELDS, "revision", "updated_at")}
-    current = current.on_conflict_do_update(
-        index_elements=["project_id", "feedback_uid"], set_=update,
-        where=FB.c.revision < current.excluded.revision).returning(*COLUMNS).cte("new_current")
+    )).cte("new_revision")
+    current = _keep_newest_current(pg_insert(FB).from_select(
+        list(_CURRENT_BINDS), select(*binds.values()).where(exists(select(revision.c.id))))).cte("new_current")
     one = select(literal_column("1").label("one")).subquery("one")
     inserted = select(func.count()).select_from(revision).scalar_subquery().label("inserted")
     return select(inserted, *current.c).select_from(one.outerjoin(current, true()))
@@ -107,11 +104,12 @@ def store_revision(session: Session, project_id: int, interaction_id: int, uid: 
         if not row.inserted:
             return False, None
         return True, (_CURRENT_ROW(*row[1:]) if row.id is not None else None)
-    new = direct(session, "feedback.insert_revision", lambda: _insert_revision(session), _REVISION_BINDS).first(
+    new = direct(session, "feedback.insert_revision",
+                 lambda: _skip_existing_revision(dialect_insert(session, REVISIONS)), _REVISION_BINDS).first(
         session, values)
     if new is None:
         return False, None
-    return True, direct(session, "feedback.upsert_current", lambda: _upsert_current(session),
+    return True, direct(session, "feedback.upsert_current", lambda: _keep_newest_current(dialect_insert(session, FB)),
                         _CURRENT_BINDS).first(session, values)
 
 
