@@ -53,12 +53,16 @@ def _scripts(data: fixtures.BenchData, seed: int) -> tuple[Path, Path]:
             wrk.feedback_script(workdir / f"feedback-{seed}.lua", data.credentials, "/api/v1/feedback", seed))
 
 
-def _single_round(noop: servers.Server, app: servers.Server, data: fixtures.BenchData, seed: int,
-                  args: argparse.Namespace, figures: report.Figures) -> None:
+def _single_round(noop: servers.Server, app: servers.Server, floor: servers.Server, data: fixtures.BenchData,
+                  seed: int, args: argparse.Namespace, figures: report.Figures) -> None:
     noop_script, app_script = _scripts(data, seed)
+    floor_script = wrk.feedback_script(data.data_dir.parent / f"floor-{seed}.lua", data.credentials, "/floor", seed)
     noop_run = wrk.run_wrk(noop.base_url + "/noop", noop_script, args.seconds, args.connections)
     app_run = wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, args.seconds, args.connections)
+    floor_run = wrk.run_wrk(floor.base_url + "/floor", floor_script, args.seconds, args.connections)
     figures.rounds.append((noop_run.rate, app_run.rate))
+    figures.floor_rates.append(floor_run.rate)
+    figures.floor_errors += floor_run.socket_errors + floor_run.status_errors
     figures.noop_errors += noop_run.socket_errors + noop_run.status_errors
     figures.feedback_errors += app_run.socket_errors + app_run.status_errors
     figures.feedback_requests += app_run.requests - app_run.status_errors
@@ -118,13 +122,17 @@ def main(argv: list[str] | None = None) -> int:
             with servers.gunicorn("no-op", "bench.ingest.noop_app:create_app()", config, env,
                                   workdir / "noop.log", "/noop") as noop, \
                     servers.gunicorn("app", "feedback:create_app()", config, env, workdir / "app.log",
-                                     "/healthz") as app:
+                                     "/healthz") as app, \
+                    servers.gunicorn("floor", "bench.ingest.floor_app:create_app()", config,
+                                     {"FLOOR_DB": str(workdir / "floor.db")}, workdir / "floor.log", "/floor") as floor:
                 noop_script, app_script = _scripts(data, 0)
                 wrk.run_wrk(noop.base_url + "/noop", noop_script, 2, args.connections)  # warm-up
                 wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, 2, args.connections)
+                wrk.run_wrk(floor.base_url + "/floor", wrk.feedback_script(workdir / "floor-0.lua", data.credentials,
+                                                                           "/floor", 0), 2, args.connections)
                 _, warm_rows = fixtures.count_rows(data.database_url)
                 for seed in range(1, args.rounds + 1):
-                    _single_round(noop, app, data, seed, args, figures)
+                    _single_round(noop, app, floor, data, seed, args, figures)
                 figures.feedback_rows = fixtures.count_rows(data.database_url)[1] - warm_rows
                 _open_loop(app, data, figures.saturating_rate / 2, args.latency_seconds, figures)
                 _batch(app, data, workdir, args, figures)
@@ -136,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report.render(facts, config.describe(), figures))
     if "Traceback" in errors_log:
         print("\nthe app logged errors:\n" + errors_log[-3000:])
-    failed = figures.feedback_errors + figures.noop_errors + figures.batch_errors + figures.latency_failed
+    failed = (figures.feedback_errors + figures.noop_errors + figures.floor_errors + figures.batch_errors
+              + figures.latency_failed)
     return 1 if failed else 0
 
 
