@@ -69,7 +69,7 @@ def _single_round(noop: servers.Server, app: servers.Server, floor: servers.Serv
     figures.feedback_requests += app_run.requests - app_run.status_errors
 
 
-def _open_loop(app: servers.Server, data: fixtures.BenchData, rate: float, seconds: float,
+def _open_loop(app: servers.Server, data: fixtures.BenchData, rate: float, seconds: float, connections: int,
                figures: report.Figures) -> None:
     creds = data.credentials
 
@@ -83,7 +83,8 @@ def _open_loop(app: servers.Server, data: fixtures.BenchData, rate: float, secon
         return http_post("127.0.0.1", app.port, "/api/v1/feedback", json.dumps(body).encode(),
                          {"Content-Type": "application/json", "Authorization": cred.authorization})
 
-    result = run_open_loop("127.0.0.1", app.port, make_request, rate, seconds)
+    # no more connections than the workers hold in all (more would wait in the listen backlog)
+    result = run_open_loop("127.0.0.1", app.port, make_request, rate, seconds, max_connections=connections)
     figures.latency_rate = rate
     figures.latency_sent, figures.latency_failed = result.sent, result.failed
     figures.latency_p50_ms, figures.latency_p99_ms = result.percentile(50), result.percentile(99)
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (e.g. from `timeout`) unwinds normally, so servers stop and the database is dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     threads = args.threads or default_threads("sqlite://" if args.db == "sqlite" else "postgresql://")
-    config = servers.ServerConfig(args.workers, args.worker_class, threads)
+    config = servers.ServerConfig(args.workers, args.worker_class, threads,
+                                  worker_connections=-(-args.connections // args.workers))
     prefix = f"flbench-{uuid.uuid4().hex[:8]}-"
     figures = report.Figures()
     with fixtures.bench_database(args.db, args.interactions) as data:
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in range(1, args.rounds + 1):
                     _single_round(noop, app, floor, data, seed, args, figures)
                 figures.feedback_rows = fixtures.count_rows(data.database_url)[1] - warm_rows
-                _open_loop(app, data, figures.saturating_rate / 2, args.latency_seconds, figures)
+                _open_loop(app, data, figures.saturating_rate / 2, args.latency_seconds, args.connections, figures)
                 _batch(app, data, workdir, args, figures)
                 errors_log = (workdir / "app.log").read_text(errors="replace")
         finally:

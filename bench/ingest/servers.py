@@ -25,11 +25,17 @@ class ServerConfig:
     workers: int
     worker_class: str
     threads: int
+    # Connections one worker holds at most. Workers race to accept, so without a cap wrk's keep-alive
+    # connections could all land on one worker and the round would measure half the server (seen: the same
+    # no-op endpoint at ~3,000 or ~7,000 req/s from round to round); capped at connections / workers, every
+    # worker gets its share and each app is measured with its whole server.
+    worker_connections: int = 1000
 
     def describe(self) -> str:
         """A short human-readable form for the report."""
         threads = f" x {self.threads} threads" if self.worker_class == "gthread" else ""
-        return f"gunicorn {self.workers} {self.worker_class} workers{threads}"
+        return (f"gunicorn {self.workers} {self.worker_class} workers{threads}, "
+                f"at most {self.worker_connections} connections per worker")
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ def gunicorn(name: str, app_spec: str, config: ServerConfig, env: dict[str, str]
     port = free_port()
     cmd = [sys.executable, "-m", "gunicorn", "--config", "python:feedback.gunicorn_conf",  # as `feedback serve`
            "--bind", f"127.0.0.1:{port}", "--workers", str(config.workers),
-           "--worker-class", config.worker_class, "--threads", str(config.threads), "--backlog", "2048",
+           "--worker-class", config.worker_class, "--threads", str(config.threads),
+           "--worker-connections", str(config.worker_connections), "--backlog", "2048",
            "--keep-alive", "30", "--timeout", "60", "--chdir", str(REPO_ROOT), "--error-logfile", str(log_path),
            "--log-level", "warning", app_spec]
     with open(log_path, "ab") as log:
