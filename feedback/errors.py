@@ -53,3 +53,7 @@ class Conflict(ApiError):
 
 class TooManyRequests(ApiError):
     status, code = 429, "rate_limited"
+
+
+class Gone(ApiError):
+    status, code = 410, "gone"

@@ -6,6 +6,7 @@ from typing import Any
 
 from feedback.db import get_db
 from feedback.services import lifecycle
+from feedback.services.datasets import withdrawal
 from jobs.base import job, job_logger
 
 # How often the scheduler runs it (seconds); registered in jobs/scheduler.py.
@@ -15,7 +16,8 @@ INTERVAL_SECONDS = 6 * 3600
 @job
 def enforce_retention() -> dict[str, Any]:
     """Delete interactions past their project's retention period, with their Label Studio tasks; per project
-    counts. A project whose Label Studio is unreachable is reported and retried on the next run."""
+    counts. A project whose Label Studio is unreachable is reported and retried on the next run. Also removes
+    the files of withdrawn dataset versions still on disk (in every project)."""
     log = job_logger(__name__)
     session = get_db().session()
     results: dict[str, Any] = {}
@@ -31,6 +33,10 @@ def enforce_retention() -> dict[str, Any]:
             if outcome is not None:
                 results[project.slug] = outcome[0].as_dict()
                 log.info("retention for %s: %s", project.slug, results[project.slug])
+        # Files of withdrawn dataset versions that an interrupted erasure left on disk (any project).
+        swept = withdrawal.sweep_all(session)
+        if swept:
+            log.info("removed leftover files of withdrawn dataset versions: %s", swept)
     finally:
         session.close()
     return results

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from feedback.db import Base
 from feedback.models import *  # noqa: F403  (all tables registered on Base.metadata)
@@ -61,3 +61,38 @@ def test_models_match_migrations(empty_database_url):
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def _version_columns(url: str) -> set[str]:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        return {c["name"] for c in inspect(engine).get_columns("dataset_versions")}
+    finally:
+        engine.dispose()
+
+
+def test_0010_adds_and_removes_the_withdrawal_columns_keeping_rows(empty_database_url):
+    """0010 adds `withdrawn_at`/`withdrawn_reason` to existing versions (NULL) and its downgrade keeps the rows."""
+    migrations.upgrade(empty_database_url, "0009_pairwise_compared")
+    engine = create_engine(empty_database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO projects (id, slug, name, settings, created_at) "
+                              "VALUES (1, 'p', 'p', '{}', '2026-01-01 00:00:00')"))
+            conn.execute(text("INSERT INTO dataset_versions (project_id, name, version, path, formats, params, "
+                              "counts, rows, fingerprint, created_at) VALUES (1, 'd', 1, '/x', '[]', '{}', '{}', "
+                              "3, 'f', '2026-01-01 00:00:00')"))
+        assert not {"withdrawn_at", "withdrawn_reason"} & _version_columns(empty_database_url)
+        migrations.upgrade(empty_database_url, "0010_dataset_withdrawal")
+        assert {"withdrawn_at", "withdrawn_reason"} <= _version_columns(empty_database_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name, rows, withdrawn_at, withdrawn_reason FROM dataset_versions")
+                                ).all() == [("d", 3, None, None)]
+            conn.execute(text("UPDATE dataset_versions SET withdrawn_at = '2026-02-01 00:00:00', "
+                              "withdrawn_reason = 'end_user.deleted'"))
+        migrations.downgrade(empty_database_url, "0009_pairwise_compared")
+        assert not {"withdrawn_at", "withdrawn_reason"} & _version_columns(empty_database_url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT name, rows FROM dataset_versions")).all() == [("d", 3)]
+    finally:
+        engine.dispose()

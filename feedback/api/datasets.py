@@ -75,17 +75,19 @@ def export_status(job_id: int):
 
 @route(bp, "/datasets", "GET", summary="List dataset versions", tag="datasets", query=VersionFilter)
 def list_versions():
-    """Every published version of the project's datasets (optionally one name)."""
+    """Every published version of the project's datasets (optionally one name); a withdrawn version (it held
+    erased data) shows `withdrawn_at` and `withdrawn_reason` and has no `download_url`."""
     project_id = _admin()
     query = parse_query(VersionFilter)
     rows = service.list_dataset_versions(get_session(), project_id, query.name)
-    return {"items": [{**service.version_out(r), "download_url": url_for("datasets.download", name=r.name,
-                                                                         version=r.version)} for r in rows]}
+    return {"items": [{**service.version_out(r), "download_url": None if r.withdrawn_at else url_for(
+        "datasets.download", name=r.name, version=r.version)} for r in rows]}
 
 
 @route(bp, "/datasets/<name>/diff", "GET", summary="Diff two versions", tag="datasets", query=DiffQuery)
 def diff(name: str):
-    """Parameter, count, file and row differences between versions `a` and `b`."""
+    """Parameter, count, file and row differences between versions `a` and `b` (410 `dataset_withdrawn` when
+    either was withdrawn)."""
     project_id = _admin()
     query = parse_query(DiffQuery)
     return service.diff_versions(get_session(), project_id, name, query.a, query.b)
@@ -94,9 +96,10 @@ def diff(name: str):
 @route(bp, "/datasets/<name>/versions/<int:version>/download", "GET", summary="Download a version",
        tag="datasets")
 def download(name: str, version: int):
-    """The snapshot directory as a zip archive (manifest, index and every format folder)."""
+    """The snapshot directory as a zip archive (manifest, index and every format folder); 410
+    `dataset_withdrawn` when the version held erased data and was withdrawn."""
     project_id = _admin()
-    row = service.get_version(get_session(), project_id, name, version)
+    row = service.get_available_version(get_session(), project_id, name, version)
     folder = Path(row.path)
     if not folder.is_dir():
         raise NotFound(f"the files of {name} v{version} are gone from {folder}")

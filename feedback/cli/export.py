@@ -113,12 +113,14 @@ def datasets_group() -> None:
 @click.pass_context
 @fails_cleanly
 def list_command(ctx: click.Context, slug: str, name: str | None) -> None:
-    """List the project's dataset versions."""
+    """List the project's dataset versions (withdrawn ones, which held erased data, are marked WITHDRAWN)."""
     with app_session(ctx) as session:
         rows = service.list_dataset_versions(session, _project(session, slug).id, name)
         for row in rows:
+            withdrawn = (f"\tWITHDRAWN {row.withdrawn_at.isoformat()} ({row.withdrawn_reason})"
+                         if row.withdrawn_at else "")
             click.echo(f"{row.name}\tv{row.version}\t{row.rows} rows\t{','.join(row.formats)}\t"
-                       f"{row.created_at.isoformat()}\t{row.fingerprint[:16]}")
+                       f"{row.created_at.isoformat()}\t{row.fingerprint[:16]}{withdrawn}")
         if not rows:
             click.echo("no dataset versions yet", err=True)
 
@@ -131,6 +133,6 @@ def list_command(ctx: click.Context, slug: str, name: str | None) -> None:
 @click.pass_context
 @fails_cleanly
 def diff_command(ctx: click.Context, slug: str, name: str, a: int, b: int) -> None:
-    """Show what changed between versions A and B of dataset NAME (JSON)."""
+    """Show what changed between versions A and B of dataset NAME (JSON); refused for a withdrawn version."""
     with app_session(ctx) as session:
         echo_json(service.diff_versions(session, _project(session, slug).id, name, a, b))

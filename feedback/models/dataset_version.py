@@ -28,3 +28,7 @@ class DatasetVersion(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when erased data (an end user's erasure, retention) was in this version: its data files are removed
+    # and it can no longer be downloaded or diffed; the row and the manifest stay so the number is never reused.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -8,8 +8,15 @@ from typing import Any
 from pydantic import BaseModel
 
 
+class WithdrawnVersion(BaseModel):
+    """A dataset version withdrawn because it held erased data."""
+
+    name: str
+    version: int
+
+
 class PurgeCounts(BaseModel):
-    """Rows and Label Studio tasks removed."""
+    """Rows and Label Studio tasks removed, and dataset versions withdrawn."""
 
     interactions: int
     feedback: int
@@ -17,6 +24,8 @@ class PurgeCounts(BaseModel):
     outbox_items: int
     annotations: int
     labelstudio_tasks: dict[str, int]
+    dataset_versions_withdrawn: int
+    withdrawn_versions: list[WithdrawnVersion]
 
 
 class AuditEventOut(BaseModel):

@@ -5,11 +5,15 @@ connection, through the client's bulk delete), then every row (ls_annotations, r
 revisions, feedback, interactions) in one transaction, then an audit event is written in that same
 transaction. If Label Studio cannot be reached nothing is deleted here and the call fails with a retryable
 error; a retry is safe because tasks already gone are simply not found again.
+
+Published dataset snapshots that hold erased data are withdrawn in the same transaction (their rows are
+marked) and their data files are removed after the commit (`feedback.services.datasets.withdrawal`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +37,12 @@ from feedback.models import (
 from feedback.models.annotation import LSAnnotationRecord
 from feedback.services import dashboard_rollup
 from feedback.services.dashboard_sql import has_table
+from feedback.services.datasets import withdrawal
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError
 
 ClientFactory = Callable[[LabelStudioConnection], LabelStudioClient]
 CHUNK = 500
+log = logging.getLogger(__name__)
 
 
 class LabelStudioCleanupFailed(ApiError):
@@ -55,6 +61,7 @@ class PurgeReport:
     outbox_items: int = 0
     annotations: int = 0
     labelstudio_tasks: dict[str, int] = field(default_factory=dict)
+    withdrawn_versions: list[dict[str, Any]] = field(default_factory=list)  # {"name", "version"} each
 
     def add(self, other: PurgeReport) -> None:
         """Accumulate another batch's counts."""
@@ -62,12 +69,15 @@ class PurgeReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, count in other.labelstudio_tasks.items():
             self.labelstudio_tasks[key] = self.labelstudio_tasks.get(key, 0) + count
+        self.withdrawn_versions.extend(other.withdrawn_versions)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready counts."""
+        """JSON-ready counts (and the dataset versions withdrawn, by name and version)."""
         return {"interactions": self.interactions, "feedback": self.feedback, "revisions": self.revisions,
                 "outbox_items": self.outbox_items, "annotations": self.annotations,
-                "labelstudio_tasks": dict(self.labelstudio_tasks)}
+                "labelstudio_tasks": dict(self.labelstudio_tasks),
+                "dataset_versions_withdrawn": len(self.withdrawn_versions),
+                "withdrawn_versions": [dict(v) for v in self.withdrawn_versions]}
 
 
 def subject_digest(end_user_id: str) -> str:
@@ -133,12 +143,27 @@ def _delete_rows(session: Session, project_id: int, interaction_ids: Sequence[in
     return report
 
 
+def _voted_on(session: Session, project_id: int, feedback_uids: Sequence[str]) -> set[int]:
+    """Interactions that carry feedback given under `feedback_uids` (a snapshot may hold its label or text)."""
+    found: set[int] = set()
+    uids = list(feedback_uids)
+    for start in range(0, len(uids), CHUNK):
+        part = uids[start:start + CHUNK]
+        for model in (Feedback, FeedbackRevision):
+            found.update(session.scalars(select(model.interaction_id).where(
+                model.project_id == project_id, model.feedback_uid.in_(part)).distinct()))
+    return found
+
+
 def purge(session: Session, project_id: int, interaction_ids: Sequence[int], client_for: ClientFactory,
-          extra_feedback_uids: Sequence[str] = ()) -> PurgeReport:
+          extra_feedback_uids: Sequence[str] = (), reason: str = "erased") -> PurgeReport:
     """Delete the interactions (and feedback given under `extra_feedback_uids`) with all dependent rows and
-    their Label Studio tasks; the caller commits."""
+    their Label Studio tasks, and withdraw the dataset versions that hold any of it (`reason`); the caller
+    commits, then calls `withdrawal.remove_withdrawn_files`."""
     ids = sorted(set(interaction_ids))
     tasks = _delete_tasks(session, project_id, ids, client_for)
+    withdrawn = withdrawal.withdraw(session, project_id, set(ids) | _voted_on(session, project_id,
+                                                                                extra_feedback_uids), reason)
     days: set[str] = set(dashboard_rollup.days_of(session, project_id, Feedback.feedback_uid.in_(
         list(extra_feedback_uids)))) if extra_feedback_uids else set()
     for start in range(0, len(ids), CHUNK):
@@ -147,7 +172,17 @@ def purge(session: Session, project_id: int, interaction_ids: Sequence[int], cli
     report = _delete_rows(session, project_id, ids, extra_feedback_uids)
     dashboard_rollup.recompute_days(session, project_id, days)  # the dashboard must not show erased data
     report.labelstudio_tasks = tasks
+    report.withdrawn_versions = [{"name": row.name, "version": row.version} for row in withdrawn]
     return report
+
+
+def _remove_withdrawn_files(session: Session, project_id: int) -> None:
+    """After a commit: the data files of withdrawn versions go; a failure is logged, the next run retries."""
+    try:
+        withdrawal.remove_withdrawn_files(session, project_id)
+    except Exception:  # the erasure itself is committed: do not report it as failed
+        session.rollback()
+        log.exception("removing the files of withdrawn dataset versions of project %s failed", project_id)
 
 
 def delete_end_user(session: Session, project_id: int, end_user_id: str, actor: str,
@@ -164,11 +199,12 @@ def delete_end_user(session: Session, project_id: int, end_user_id: str, actor: 
     uids = list(session.scalars(select(Feedback.feedback_uid).where(
         Feedback.project_id == project_id, Feedback.end_user_id == end_user_id,
         Feedback.interaction_id.not_in(interaction_ids) if interaction_ids else Feedback.id.is_not(None))))
-    report = purge(session, project_id, interaction_ids, client_for, uids)
+    report = purge(session, project_id, interaction_ids, client_for, uids, reason="end_user.deleted")
     event = AuditEvent(project_id=project_id, action="end_user.deleted", actor=actor,
                        subject=subject_digest(end_user_id), details=report.as_dict())
     session.add(event)
     session.commit()
+    _remove_withdrawn_files(session, project_id)
     return report, event
 
 
@@ -189,12 +225,16 @@ def apply_retention(session: Session, project: Project, client_for: ClientFactor
             .limit(batch)))
         if not ids:
             break
-        total.add(purge(session, project.id, ids, client_for))
+        report = purge(session, project.id, ids, client_for, reason="retention.applied")
+        total.add(report)
         session.commit()
+        if report.withdrawn_versions:
+            _remove_withdrawn_files(session, project.id)
     event = AuditEvent(project_id=project.id, action="retention.applied", actor="scheduler",
                        subject=f"before:{cutoff.isoformat()}", details=total.as_dict() | {"retention_days": days})
     session.add(event)
     session.commit()
+    _remove_withdrawn_files(session, project.id)  # also sweeps what an interrupted earlier run left behind
     return total, event
 
 

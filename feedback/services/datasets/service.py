@@ -1,7 +1,8 @@
 """Database-facing dataset operations: run an export for a project, list and diff its versions, enqueue jobs.
 
 Snapshots of project P live under `<data_dir>/exports/project-<P>/<name>/vNNNN`; each published snapshot also
-gets a `dataset_versions` row so the API and CLI can list versions without walking the disk.
+gets a `dataset_versions` row so the API and CLI can list versions without walking the disk. A version that
+held data erased later is withdrawn (`withdrawal`): still listed, never served again.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from feedback.db import utcnow
 from feedback.errors import Conflict, NotFound
-from feedback.models import DatasetVersion, Feedback, Interaction, JobRecord, Project
+from feedback.models import AuditEvent, DatasetVersion, Feedback, Interaction, JobRecord, Project
 from feedback.queue import enqueue
 from feedback.services.datasets.diff import diff_snapshots
 from feedback.services.datasets.export import ExportResult, export_snapshot
@@ -26,6 +28,7 @@ from feedback.services.datasets.params import ExportParams, parse_params
 from feedback.services.datasets.prefetch import RecordSource
 from feedback.services.datasets.records import Record
 from feedback.services.datasets.source import stream_records
+from feedback.services.datasets.withdrawal import ensure_available, lists_erased, lock_project, remove_withdrawn_files
 
 EXPORT_JOB = "jobs.export.run_export"
 PARALLEL = hasattr(os, "fork")  # the front stage of a database export runs in a forked reader process
@@ -67,6 +70,7 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
     session.commit()  # end the lookup transaction: on SQLite it would otherwise hold the write lock
     latest = session.scalar(select(func.max(DatasetVersion.version)).where(
         DatasetVersion.project_id == project_id, DatasetVersion.name == params.name)) or 0
+    erasures_before = _last_audit_event(session, project_id)
     session.commit()
     stats: dict[str, Any] = {"project": project.slug}
     records: Iterator[Record] | RecordSource
@@ -78,10 +82,18 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
     result = export_snapshot(records, params, export_root(data_dir, project_id), source=stats,
                              progress=progress, min_version=latest + 1)
     manifest = result.manifest
-    session.add(DatasetVersion(project_id=project_id, name=result.name, version=result.version,
-                               path=str(result.path), formats=list(params.formats),
-                               params=manifest["params"], counts=manifest["counts"],
-                               rows=manifest["counts"]["rows"], fingerprint=manifest["fingerprint"]))
+    row = DatasetVersion(project_id=project_id, name=result.name, version=result.version,
+                         path=str(result.path), formats=list(params.formats),
+                         params=manifest["params"], counts=manifest["counts"],
+                         rows=manifest["counts"]["rows"], fingerprint=manifest["fingerprint"])
+    # An erasure or retention run that committed while this export read the data did not see this snapshot:
+    # if the snapshot lists an interaction that is gone now, it is published withdrawn.
+    lock_project(session, project_id)
+    erased_meanwhile = _last_audit_event(session, project_id) != erasures_before
+    if ((project.settings or {}).get("retention_days") or erased_meanwhile) and lists_erased(
+            session, project_id, result.path / "index.tsv"):
+        row.withdrawn_at, row.withdrawn_reason = utcnow(), "erased during export"
+    session.add(row)
     try:
         session.commit()
     except IntegrityError:
@@ -89,7 +101,13 @@ def run_export(session: Session, project_id: int, raw_params: ExportParams | dic
         shutil.rmtree(result.path, ignore_errors=True)
         raise Conflict(f"another export published {result.name} v{result.version} at the same time; retry",
                        details={"name": result.name, "version": result.version}) from None
+    if row.withdrawn_at is not None:
+        remove_withdrawn_files(session, project_id)
     return result
+
+
+def _last_audit_event(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.project_id == project_id)) or 0
 
 
 def _read(url: str, project: Project, params: ExportParams, stats: dict[str, Any]) -> Iterator[Record]:
@@ -106,7 +124,8 @@ def version_out(row: DatasetVersion) -> dict[str, Any]:
     """The JSON form of a dataset version."""
     return {"id": row.id, "name": row.name, "version": row.version, "formats": row.formats, "rows": row.rows,
             "fingerprint": row.fingerprint, "counts": row.counts, "created_at": row.created_at.isoformat(),
-            "path": row.path}
+            "path": row.path, "withdrawn_at": row.withdrawn_at.isoformat() if row.withdrawn_at else None,
+            "withdrawn_reason": row.withdrawn_reason}
 
 
 def list_dataset_versions(session: Session, project_id: int, name: str | None = None) -> list[DatasetVersion]:
@@ -126,10 +145,15 @@ def get_version(session: Session, project_id: int, name: str, version: int) -> D
     return row
 
 
+def get_available_version(session: Session, project_id: int, name: str, version: int) -> DatasetVersion:
+    """One version whose data can be served: `NotFound`, or `DatasetWithdrawn` (410) once withdrawn."""
+    return ensure_available(get_version(session, project_id, name, version))
+
+
 def diff_versions(session: Session, project_id: int, name: str, a: int, b: int) -> dict[str, Any]:
-    """Differences between two versions of one dataset."""
-    return diff_snapshots(Path(get_version(session, project_id, name, a).path),
-                          Path(get_version(session, project_id, name, b).path))
+    """Differences between two versions of one dataset (neither may be withdrawn)."""
+    return diff_snapshots(Path(get_available_version(session, project_id, name, a).path),
+                          Path(get_available_version(session, project_id, name, b).path))
 
 
 def enqueue_export(session: Session, project_id: int, raw_params: dict[str, Any]) -> JobRecord:

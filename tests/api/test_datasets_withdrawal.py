@@ -1,0 +1,46 @@
+"""A dataset version that held an erased end user's data is listed as withdrawn, and download and diff answer
+410 `dataset_withdrawn`; the versions without that data stay downloadable."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from feedback.services.datasets import service
+from tests.services.datasets.erasure_seed import seed
+
+
+def test_withdrawn_version_is_listed_and_refused_with_410(app, client, project, session) -> None:
+    seed(client, project)
+    data_dir = app.config["SETTINGS"].data_dir
+    service.run_export(session, project.id, {"name": "api", "formats": ["csv"]}, data_dir)  # has xavier
+    service.run_export(session, project.id, {"name": "api", "formats": ["csv"],
+                                             "filters": {"models": ["model-z"]}}, data_dir)
+    headers = project.headers("admin")
+    assert client.get("/api/v1/datasets/api/versions/1/download", headers=headers).status_code == 200
+    assert client.get("/api/v1/datasets/api/diff?a=1&b=2", headers=headers).status_code == 200
+
+    erased = client.delete("/api/v1/end-users/xavier", headers=headers)
+    assert erased.status_code == 200 and erased.get_json()["deleted"]["withdrawn_versions"] == [
+        {"name": "api", "version": 1}]
+
+    items = client.get("/api/v1/datasets?name=api", headers=headers).get_json()["items"]
+    assert [(i["version"], i["withdrawn_reason"]) for i in items] == [(1, "end_user.deleted"), (2, None)]
+    assert items[0]["withdrawn_at"] and items[0]["download_url"] is None
+    assert items[1]["withdrawn_at"] is None and items[1]["download_url"].endswith("/api/versions/2/download")
+
+    download = client.get("/api/v1/datasets/api/versions/1/download", headers=headers)
+    assert download.status_code == 410
+    error = download.get_json()["error"]
+    assert error["code"] == "dataset_withdrawn" and "withdrawn" in error["message"]
+    assert error["details"]["name"] == "api" and error["details"]["version"] == 1
+    assert error["details"]["withdrawn_reason"] == "end_user.deleted"
+    for a, b in ((1, 2), (2, 1)):
+        diff = client.get(f"/api/v1/datasets/api/diff?a={a}&b={b}", headers=headers)
+        assert diff.status_code == 410 and diff.get_json()["error"]["code"] == "dataset_withdrawn"
+
+    kept = client.get("/api/v1/datasets/api/versions/2/download", headers=headers)
+    assert kept.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(kept.data)).namelist()
+    assert "api-v0002/index.tsv" in names and any(n.startswith("api-v0002/csv/") for n in names)
+    assert client.get("/api/v1/datasets/api/versions/9/download", headers=headers).status_code == 404
