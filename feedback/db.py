@@ -121,6 +121,9 @@ class Database:
         self.engine: Engine | None = None
         self._factory: sessionmaker[Session] | None = None
         self.session: scoped_session[Session] = scoped_session(self._make_session)
+        # reads that must not queue behind writers (SQLite only: see `get_read_session`)
+        self.read_session: scoped_session[Session] = scoped_session(self._make_read_session)
+        self._read_factory: sessionmaker[Session] | None = None
         self.group_commit = GroupCommit(self._make_session)  # small concurrent writes share a COMMIT
 
     def _make_session(self) -> Session:
@@ -128,13 +131,28 @@ class Database:
             raise RuntimeError("database not initialised: call create_app() first")
         return self._factory()
 
+    def _make_read_session(self) -> Session:
+        if self._read_factory is None:
+            raise RuntimeError("this database has no separate read sessions: use `session`")
+        return self._read_factory()
+
+    @property
+    def reads_apart(self) -> bool:
+        """Whether reads get their own sessions (SQLite: see `get_read_session`)."""
+        return self._read_factory is not None
+
     def configure(self, url: str) -> None:
         """Point the database at `url` (creates the engine lazily: no connection is opened here)."""
         if self.engine is not None:
+            self.read_session.remove()
             self.session.remove()
             self.engine.dispose()
         self.engine = make_engine(url)
         self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._read_factory = None
+        if url.startswith("sqlite"):
+            reader = self.engine.execution_options(**{sqlite_gate.READ_ONLY: True})
+            self._read_factory = sessionmaker(bind=reader, expire_on_commit=False)
         # SQLite serialises writers: one group at a time per process. A PostgreSQL commit waits on a WAL flush
         # (about 4 ms here) that the server shares between concurrent commits, so groups overlap there.
         self.group_commit.max_in_flight = 1 if url.startswith("sqlite") else POSTGRES_GROUPS_IN_FLIGHT
@@ -143,7 +161,13 @@ class Database:
         """Configure from the app's settings and remove the scoped session after each request."""
         self.configure(app.config["SETTINGS"].database_url)
         app.extensions["feedback.db"] = self
-        app.teardown_appcontext(lambda _exc: self.session.remove())
+        app.teardown_appcontext(self._remove_sessions)
+        # a read transaction is a snapshot: never let it outlive its request (an app context can hold several)
+        app.teardown_request(lambda _exc: self.read_session.remove())
+
+    def _remove_sessions(self, _exc: BaseException | None = None) -> None:
+        self.read_session.remove()
+        self.session.remove()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -164,6 +188,18 @@ def get_db() -> Database:
 def get_session() -> Session:
     """The current app's scoped session (one per thread, removed at the end of each app context)."""
     return get_db().session()
+
+
+def get_read_session() -> Session:
+    """A scoped session for reads only (one per thread, removed with `get_session`'s).
+
+    On SQLite every transaction of the regular session takes the writer gate and `BEGIN IMMEDIATE`, so a read
+    would queue behind every write of every process; this session's transactions are plain snapshot reads that
+    never wait for a writer, and any write in them fails (`PRAGMA query_only`). On PostgreSQL, where readers
+    never wait for writers, it is the request's regular session.
+    """
+    database = get_db()
+    return database.read_session() if database.reads_apart else database.session()
 
 
 def run_grouped(work: Callable[[Session], T]) -> T:

@@ -10,6 +10,11 @@ The gate is released right after COMMIT or ROLLBACK has run (the gate runs them 
 DBAPI call is a no-op), and again, defensively, when the connection goes back to the pool or is closed. A thread
 that already holds the gate through another connection does not wait on it (SQLite's busy timeout decides, as
 it did before), so nested transactions cannot deadlock on the gate.
+
+Reads need no gate: in WAL mode a reader sees one consistent snapshot while a writer works. A connection with
+the execution option `READ_ONLY` (see `feedback.db.get_read_session`) starts a plain deferred `BEGIN` without
+the gate and with `PRAGMA query_only` on, so a write slipped into a read transaction fails at once instead of
+racing the writers; the pragma is switched off again when the transaction ends.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from sqlalchemy.engine import Engine
 
 _FD = "feedback.gate_fd"
 _HELD = "feedback.gate_held"
+_READ = "feedback.read_begin"  # set by the begin event: the transaction about to start only reads
+_QUERY_ONLY = "feedback.query_only"  # this connection's transaction runs with PRAGMA query_only on
+READ_ONLY = "feedback_read_only"  # the execution option that asks for a read transaction
 
 
 class WriterGate:
@@ -75,10 +83,20 @@ def install(engine: Engine, database_path: str) -> WriterGate:
     """Make every transaction on `engine` pass the gate and start with BEGIN IMMEDIATE."""
     gate = WriterGate(f"{database_path}-writer.lock")
 
+    @event.listens_for(engine, "begin")
+    def _intent(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.connection.info[_READ] = True
+
     def _begin(dbapi_connection: Any) -> None:
         # The dialect's own BEGIN step (pysqlite's is a no-op): SQLAlchemy wraps its errors like any statement's,
         # and the raw DBAPI call skips a full statement execution (~30 us per transaction).
         info = dbapi_connection.info
+        if info.pop(_READ, False):
+            dbapi_connection.execute("BEGIN")
+            dbapi_connection.execute("PRAGMA query_only=1")
+            info[_QUERY_ONLY] = True
+            return
         gate.acquire(info)
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE")
@@ -97,10 +115,24 @@ def install(engine: Engine, database_path: str) -> WriterGate:
             finally:
                 if sql == "ROLLBACK" or not proxied.dbapi_connection.in_transaction:
                     gate.release(proxied.info)
+                    _writable(proxied.dbapi_connection, proxied.info)
         return listener
+
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        gate.release(record.info)
+        _writable(dbapi_connection, record.info)
 
     event.listen(engine, "commit", _finish("COMMIT"))
     event.listen(engine, "rollback", _finish("ROLLBACK"))
-    event.listen(engine, "checkin", lambda _dbapi, record: gate.release(record.info))
+    event.listen(engine, "checkin", _checkin)
     event.listen(engine, "close", lambda _dbapi, record: gate.close(record.info))
     return gate
+
+
+def _writable(dbapi_connection: Any, info: dict[str, Any]) -> None:
+    """Switch `query_only` off again after a read transaction (outside any transaction, as SQLite requires)."""
+    info.pop(_READ, None)
+    if info.pop(_QUERY_ONLY, False) and dbapi_connection is not None:
+        if dbapi_connection.in_transaction:
+            dbapi_connection.execute("ROLLBACK")
+        dbapi_connection.execute("PRAGMA query_only=0")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from feedback import sqlite_gate
 from feedback.db import make_engine
 
 
@@ -92,3 +94,46 @@ def test_concurrent_writers_from_two_engines_lose_no_update(db_path: Path) -> No
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_read_transaction_neither_takes_nor_waits_for_the_gate(db_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{db_path}")
+    reader = engine.execution_options(**{sqlite_gate.READ_ONLY: True})
+    try:
+        with engine.begin() as writing:  # a writer holds the gate and SQLite's write lock
+            writing.execute(text("update counter set n = 5"))
+            done = threading.Event()
+            seen: list[int] = []
+
+            def read() -> None:
+                with reader.connect() as conn:
+                    seen.append(conn.execute(text("select n from counter")).scalar_one())
+                done.set()
+
+            thread = threading.Thread(target=read)
+            thread.start()
+            assert done.wait(timeout=5), "the read waited for the writer"
+            thread.join()
+            assert seen == [0]  # the last committed state: the writer's change is not visible yet
+            assert not _gate_is_free(db_path)  # still the writer's
+        assert _gate_is_free(db_path)
+    finally:
+        engine.dispose()
+
+
+def test_a_write_in_a_read_transaction_fails_and_leaves_the_connection_writable(db_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{db_path}", pool_size=1, max_overflow=0)  # one connection, reused
+    reader = engine.execution_options(**{sqlite_gate.READ_ONLY: True})
+    try:
+        with pytest.raises(OperationalError, match="readonly"), Session(reader) as session:
+            session.execute(text("update counter set n = 7"))
+        with engine.begin() as conn:  # the same pooled connection, writing again
+            conn.execute(text("update counter set n = 8"))
+        with Session(reader) as session:
+            assert session.execute(text("select n from counter")).scalar_one() == 8
+            session.commit()  # ends the read transaction through the commit path
+        with engine.begin() as conn:
+            conn.execute(text("update counter set n = 9"))
+            assert conn.execute(text("select n from counter")).scalar_one() == 9
+    finally:
+        engine.dispose()

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from redis.exceptions import RedisError
 
 from feedback.api.request import principal
-from feedback.db import get_session
+from feedback.db import get_read_session
 from feedback.errors import Forbidden, TooManyRequests
 from feedback.queue import get_redis
 from feedback.services.auth import Principal
@@ -84,14 +84,14 @@ def before_request() -> Response | None:
         return None
     origin = normalised(request.headers.get("Origin"))
     own = _own_origin()
-    known = origin is not None and (origin == own or _known(current_app).contains(get_session(), origin))
+    known = origin is not None and (origin == own or _known(current_app).contains(get_read_session(), origin))
     g.cors_origin = origin if known else None
     if request.method == "OPTIONS":
         return _preflight(origin, known)
     caller = principal()
     if not caller.is_public:
         return None
-    if origin is not None and origin != own and origin not in principal_origins(get_session(), caller):
+    if origin is not None and origin != own and origin not in principal_origins(get_read_session(), caller):
         raise Forbidden("this origin is not allowed for these credentials", code="origin_not_allowed",
                         details={"origin": origin})
     _rate_limit(caller)

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session, run_grouped
+from feedback.db import get_read_session, run_grouped
 from feedback.schemas.feedback import (
     FeedbackCreate,
     FeedbackFilters,
@@ -57,5 +57,5 @@ def list_feedback():
     caller = principal()
     require_scope(caller, "ingest")
     filters = parse_query(FeedbackFilters)
-    rows, cursor = feedback_service.list_feedback(get_session(), caller.project_id, filters)
+    rows, cursor = feedback_service.list_feedback(get_read_session(), caller.project_id, filters)
     return {"items": [feedback_out(r) for r in rows], "next_cursor": cursor}

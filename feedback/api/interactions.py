@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, request
 from feedback.api.metrics import BATCH_CREATED
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session, run_grouped
+from feedback.db import get_read_session, get_session, run_grouped
 from feedback.schemas.interaction import (
     BatchResult,
     InteractionBatch,
@@ -67,7 +67,7 @@ def get_interaction(interaction_id: int):
     """One interaction of the caller's project."""
     caller = principal()
     require_scope(caller, "ingest")
-    return interaction_out(interactions.get_interaction(get_session(), caller.project_id, interaction_id))
+    return interaction_out(interactions.get_interaction(get_read_session(), caller.project_id, interaction_id))
 
 
 @route(bp, "/interactions", "GET", summary="List interactions", tag="interactions", query=InteractionFilters,
@@ -77,5 +77,5 @@ def list_interactions():
     caller = principal()
     require_scope(caller, "ingest")
     filters = parse_query(InteractionFilters)
-    rows, cursor = interactions.list_interactions(get_session(), caller.project_id, filters)
+    rows, cursor = interactions.list_interactions(get_read_session(), caller.project_id, filters)
     return {"items": [interaction_out(r) for r in rows], "next_cursor": cursor}

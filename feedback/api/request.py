@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
-from feedback.db import get_session
+from feedback.db import get_read_session
 from feedback.errors import BadRequest, ValidationFailed
 from feedback.services.auth import Principal, authenticate
 
@@ -63,7 +63,7 @@ def principal() -> Principal:
     """
     cached = request.environ.get("feedback.principal")
     if cached is None:
-        cached = authenticate(get_session(), current_app.extensions["feedback.signer"],
+        cached = authenticate(get_read_session(), current_app.extensions["feedback.signer"],
                               request.headers.get("Authorization"),
                               request.headers.get("X-Feedback-Token"), request.headers.get("Origin"))
         request.environ["feedback.principal"] = cached

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
+from feedback.models import Interaction
 from tests.conftest import log_interaction, make_project
 
 
@@ -108,3 +111,33 @@ def test_multi_turn_messages_are_kept(client, project):
                 {"role": "assistant", "content": "hello"}, {"role": "user", "content": "2+2?"}]
     body = log_interaction(client, project, messages=messages)
     assert body["messages"] == messages
+
+
+def test_reads_answer_while_another_request_holds_a_write_transaction(app, client, project):
+    """A list and a get are snapshot reads: they neither wait for a writer (on SQLite every write transaction
+    holds the writer gate) nor see its uncommitted rows."""
+    kept = log_interaction(client, project, external_id="committed")
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with app.app_context(), app.extensions["feedback.db"].transaction() as session:
+            session.add(Interaction(project_id=project.id, external_id="uncommitted", messages=[], response="x"))
+            session.flush()
+            holding.set()
+            release.wait(timeout=10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+        started = time.monotonic()
+        listed = client.get("/api/v1/interactions", headers=project.headers())
+        one = client.get(f"/api/v1/interactions/{kept['id']}", headers=project.headers())
+        assert time.monotonic() - started < 5  # the writer holds on for 10 s
+        assert listed.status_code == 200 and one.status_code == 200
+        assert [i["external_id"] for i in listed.get_json()["items"]] == ["committed"]
+    finally:
+        release.set()
+        thread.join()
+    listed = client.get("/api/v1/interactions", headers=project.headers()).get_json()["items"]
+    assert sorted(i["external_id"] for i in listed) == ["committed", "uncommitted"]
