@@ -125,7 +125,7 @@ def download_dataset(name: str, version: int):
     operator = _operator()
     if operator is None:
         raise Unauthorized("sign in to download datasets")
-    row = datasets_service.get_version(get_session(), operator.project_id, name, version)
+    row = datasets_service.get_available_version(get_session(), operator.project_id, name, version)
     folder = Path(row.path)
     if not folder.is_dir():
         raise NotFound(f"the files of {name} v{version} are gone from the export directory")

@@ -22,7 +22,7 @@ from feedback.services.dashboard_sql import has_table
 
 RUN_COLUMNS = ("id", "created_at", "strategy", "effective_strategy", "budget", "pool_size", "selected_count",
                "routed_count", "n_strong_labels", "model_version")
-DATASET_COLUMNS = ("name", "version", "created_at", "rows", "formats")
+DATASET_COLUMNS = ("name", "version", "created_at", "rows", "formats", "withdrawn_at")
 
 
 @dataclass

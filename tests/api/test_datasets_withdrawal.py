@@ -44,3 +44,11 @@ def test_withdrawn_version_is_listed_and_refused_with_410(app, client, project, 
     names = zipfile.ZipFile(io.BytesIO(kept.data)).namelist()
     assert "api-v0002/index.tsv" in names and any(n.startswith("api-v0002/csv/") for n in names)
     assert client.get("/api/v1/datasets/api/versions/9/download", headers=headers).status_code == 404
+    # the operators' dashboard: no download link for the withdrawn version, and its zip answers 410
+    dashboard = client.get("/dashboard/", headers=headers)
+    assert dashboard.status_code == 200
+    page = dashboard.get_data(as_text=True)
+    assert "Withdrawn " in page and 'href="/dashboard/datasets/api/v2.zip"' in page
+    assert 'href="/dashboard/datasets/api/v1.zip"' not in page
+    assert client.get("/dashboard/datasets/api/v1.zip", headers=headers).status_code == 410
+    assert client.get("/dashboard/datasets/api/v2.zip", headers=headers).status_code == 200
