@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     Response,
@@ -17,9 +15,9 @@ from flask import (
     url_for,
 )
 
-from feedback.db import get_session
-from feedback.errors import ApiError, Forbidden, NotFound, Unauthorized, ValidationFailed
-from feedback.services import dashboard_activity, dashboard_auth, dashboard_page, projects
+from feedback.db import get_read_session, get_session
+from feedback.errors import ApiError, Forbidden, Unauthorized, ValidationFailed
+from feedback.services import dashboard_auth, dashboard_page, projects
 from feedback.services.dashboard_auth import COOKIE_NAME, SESSION_SECONDS, Operator
 from feedback.services.dashboard_sql import RANGES, Window
 from feedback.services.datasets import service as datasets_service
@@ -125,11 +123,7 @@ def download_dataset(name: str, version: int):
     operator = _operator()
     if operator is None:
         raise Unauthorized("sign in to download datasets")
-    row = datasets_service.get_available_version(get_session(), operator.project_id, name, version)
-    folder = Path(row.path)
-    if not folder.is_dir():
-        raise NotFound(f"the files of {name} v{version} are gone from the export directory")
-    archive = dashboard_activity.zip_snapshot(folder, f"{name}-v{version:04d}")
+    archive = datasets_service.version_zip(get_read_session(), operator.project_id, name, version)
 
     @after_this_request
     def _cleanup(response: Response) -> Response:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, after_this_request, send_file, url_for
@@ -13,7 +10,7 @@ from sqlalchemy import select
 
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session, get_session
 from feedback.errors import NotFound
 from feedback.models import JobRecord
 from feedback.services.auth import require_scope
@@ -99,20 +96,12 @@ def download(name: str, version: int):
     """The snapshot directory as a zip archive (manifest, index and every format folder); 410
     `dataset_withdrawn` when the version held erased data and was withdrawn."""
     project_id = _admin()
-    row = service.get_available_version(get_session(), project_id, name, version)
-    folder = Path(row.path)
-    if not folder.is_dir():
-        raise NotFound(f"the files of {name} v{version} are gone from {folder}")
-    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115 - removed after the request
-    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            archive.write(path, f"{name}-v{version:04d}/{path.relative_to(folder)}")
-    handle.close()
+    archive = service.version_zip(get_read_session(), project_id, name, version)
 
     @after_this_request
     def _cleanup(response: Any) -> Any:
-        Path(handle.name).unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
         return response
 
-    return send_file(handle.name, mimetype="application/zip", as_attachment=True,
+    return send_file(archive, mimetype="application/zip", as_attachment=True,
                      download_name=f"{name}-v{version:04d}.zip")

@@ -1,4 +1,4 @@
-"""Active-learning runs and dataset versions for the dashboard (newest first), plus zipped downloads.
+"""Active-learning runs and dataset versions for the dashboard (newest first).
 
 A database migrated before those parts landed has no such tables: the functions answer None then and the
 dashboard shows "none yet".
@@ -6,11 +6,8 @@ dashboard shows "none yet".
 
 from __future__ import annotations
 
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -59,14 +56,3 @@ def selection_runs(session: Session, project_id: int, limit: int = 10) -> TableV
 def dataset_versions(session: Session, project_id: int, limit: int = 10) -> TableView | None:
     """The newest dataset versions, or None when the datasets table does not exist."""
     return _view(session, DatasetVersion, DATASET_COLUMNS, project_id, limit)
-
-
-def zip_snapshot(folder: Path, prefix: str) -> Path:
-    """Write every file under a snapshot folder into a temporary zip (entries under `prefix/`); the caller
-    deletes it."""
-    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115 - caller removes it
-    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            archive.write(path, f"{prefix}/{path.relative_to(folder)}")
-    handle.close()
-    return Path(handle.name)

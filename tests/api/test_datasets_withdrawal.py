@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import io
+import shutil
+import tempfile
 import zipfile
+from pathlib import Path
 
+from feedback.db import utcnow
 from feedback.services.datasets import service
 from tests.services.datasets.erasure_seed import seed
 
@@ -52,3 +56,27 @@ def test_withdrawn_version_is_listed_and_refused_with_410(app, client, project, 
     assert 'href="/dashboard/datasets/api/v1.zip"' not in page
     assert client.get("/dashboard/datasets/api/v1.zip", headers=headers).status_code == 410
     assert client.get("/dashboard/datasets/api/v2.zip", headers=headers).status_code == 200
+
+
+def test_files_that_vanish_give_404_or_410_never_500(app, client, project, session, monkeypatch) -> None:
+    seed(client, project)
+    data_dir = app.config["SETTINGS"].data_dir
+    gone = service.run_export(session, project.id, {"name": "vanish", "formats": ["csv"]}, data_dir)
+    racing = service.run_export(session, project.id, {"name": "vanish", "formats": ["csv"]}, data_dir)
+    headers = project.headers("admin")
+    shutil.rmtree(gone.path)
+    for url in ("/api/v1/datasets/vanish/versions/1/download", "/dashboard/datasets/vanish/v1.zip"):
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "dataset_files_gone"
+
+    def withdrawn_while_zipping(archive, filename, arcname=None, *args, **kwargs):
+        with app.app_context(), app.extensions["feedback.db"].transaction() as other:
+            row = service.get_version(other, project.id, "vanish", racing.version)
+            row.withdrawn_at, row.withdrawn_reason = utcnow(), "end_user.deleted"
+        raise FileNotFoundError(filename)
+
+    monkeypatch.setattr(zipfile.ZipFile, "write", withdrawn_while_zipping)
+    before = set(Path(tempfile.gettempdir()).glob("*.zip"))
+    answer = client.get(f"/api/v1/datasets/vanish/versions/{racing.version}/download", headers=headers)
+    assert answer.status_code == 410 and answer.get_json()["error"]["code"] == "dataset_withdrawn"
+    assert set(Path(tempfile.gettempdir()).glob("*.zip")) <= before  # the partial archive is removed

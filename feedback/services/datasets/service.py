@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,32 @@ def get_version(session: Session, project_id: int, name: str, version: int) -> D
 def get_available_version(session: Session, project_id: int, name: str, version: int) -> DatasetVersion:
     """One version whose data can be served: `NotFound`, or `DatasetWithdrawn` (410) once withdrawn."""
     return ensure_available(get_version(session, project_id, name, version))
+
+
+def version_zip(session: Session, project_id: int, name: str, version: int) -> Path:
+    """A served version's snapshot directory zipped into a temporary file (entries under `<name>-vNNNN/`); the
+    caller deletes it. `session` only looks the version up (a read session will do).
+
+    `DatasetWithdrawn` (410) for a withdrawn version, also when it is withdrawn while being zipped (its files
+    disappear); `NotFound` when its files are gone for another reason.
+    """
+    folder, prefix = Path(get_available_version(session, project_id, name, version).path), f"{name}-v{version:04d}"
+    session.rollback()  # hold no transaction while zipping (on SQLite a write session would block every writer)
+    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115 - the caller removes it
+    try:
+        if not folder.is_dir():
+            raise FileNotFoundError(folder)
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                archive.write(path, f"{prefix}/{path.relative_to(folder)}")
+    except FileNotFoundError:
+        handle.close()
+        Path(handle.name).unlink(missing_ok=True)
+        get_available_version(session, project_id, name, version)  # withdrawn meanwhile: 410
+        raise NotFound(f"the files of {name} v{version} are gone from the export directory",
+                       code="dataset_files_gone", details={"name": name, "version": version}) from None
+    handle.close()
+    return Path(handle.name)
 
 
 def diff_versions(session: Session, project_id: int, name: str, a: int, b: int) -> dict[str, Any]:
