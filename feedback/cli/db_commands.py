@@ -7,7 +7,7 @@ from flask import current_app
 
 from feedback.cli.common import app_session, echo_json, fails_cleanly
 from feedback.errors import NotFound
-from feedback.services import keys, migrations, projects
+from feedback.services import credentials, keys, migrations, projects
 
 
 def register(main: click.Group) -> None:
@@ -25,8 +25,7 @@ def register(main: click.Group) -> None:
 @fails_cleanly
 def init(ctx: click.Context, slug: str, name: str | None, origins: tuple[str, ...]) -> None:
     """Migrate the database, create a project if it does not exist, and print its new keys."""
-    app = ctx.find_root().obj.app
-    migrations.upgrade(app.config["SETTINGS"].database_url)
+    _upgrade(ctx, "head")
     with app_session(ctx) as session:
         try:
             project = projects.get_project_by_slug(session, slug)
@@ -43,6 +42,18 @@ def init(ctx: click.Context, slug: str, name: str | None, origins: tuple[str, ..
                    "database": current_app.config["SETTINGS"].database_url})
 
 
+def _upgrade(ctx: click.Context, revision: str) -> int:
+    """Migrate; at the newest revision also seal tokens older versions stored in plain text (how many)."""
+    settings = ctx.find_root().obj.app.config["SETTINGS"]
+    migrations.upgrade(settings.database_url, revision)
+    if revision != "head":
+        return 0
+    with app_session(ctx) as session:
+        sealed = credentials.seal_stored_tokens(session, settings.resolved_secret_key())
+        session.commit()
+    return sealed
+
+
 @click.group()
 def db() -> None:
     """Database migrations."""
@@ -53,8 +64,8 @@ def db() -> None:
 @click.pass_context
 def upgrade(ctx: click.Context, revision: str) -> None:
     """Upgrade the schema (default: to the newest revision)."""
-    migrations.upgrade(ctx.find_root().obj.app.config["SETTINGS"].database_url, revision)
-    click.echo(f"upgraded to {revision}")
+    sealed = _upgrade(ctx, revision)
+    click.echo(f"upgraded to {revision}" + (f"; sealed {sealed} stored Label Studio token(s)" if sealed else ""))
 
 
 @db.command()

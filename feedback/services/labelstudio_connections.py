@@ -19,6 +19,7 @@ from feedback.db import utcnow
 from feedback.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
 from feedback.models import LabelStudioConnection
 from feedback.schemas.routing import ConnectionCreate
+from feedback.services.credentials import connection_token, store_token
 from feedback.services.keys import digest
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError, LabelStudioRejected
 
@@ -32,8 +33,8 @@ class LabelStudioFailed(ApiError):
 
 
 def client_for(connection: LabelStudioConnection, timeout: float = 30.0) -> LabelStudioClient:
-    """An SDK adapter authenticated with the connection's stored token."""
-    return LabelStudioClient(connection.url, connection.token, timeout=timeout)
+    """An SDK adapter authenticated with the connection's stored (sealed) token."""
+    return LabelStudioClient(connection.url, connection_token(connection), timeout=timeout)
 
 
 def _ls_call(action: str, call, *args, **kwargs):
@@ -66,9 +67,10 @@ def create_connection(session: Session, project_id: int, body: ConnectionCreate,
         ls_project_id = _ls_call("create the project", client.create_project, title, template=body.template,
                                  reasons=reasons if body.template == "response_review" else None,
                                  label_config=body.label_config)
-    connection = LabelStudioConnection(project_id=project_id, name=body.name, url=url, token=body.token,
+    connection = LabelStudioConnection(project_id=project_id, name=body.name, url=url, token="",
                                        token_kind=client.token_kind, ls_project_id=ls_project_id,
                                        template=body.template)
+    store_token(connection, body.token)
     session.add(connection)
     try:
         with session.begin_nested():
@@ -88,7 +90,7 @@ def create_connection(session: Session, project_id: int, body: ConnectionCreate,
 def register_webhook(session: Session, connection: LabelStudioConnection, url: str,
                      client: LabelStudioClient | None = None) -> str:
     """(Re)register the connection's webhook with a new secret; the old hook is removed. Returns the secret."""
-    client = client or client_for(connection)
+    client = client or _ls_call("use the stored token", client_for, connection)
     if connection.webhook_id is not None:
         with contextlib.suppress(LabelStudioError):  # already gone: the new one replaces it
             client.delete_webhook(connection.webhook_id)
@@ -130,7 +132,8 @@ def update_token(session: Session, connection: LabelStudioConnection, token: str
     """Replace the stored token after checking it against Label Studio."""
     client = _ls_call("connect", LabelStudioClient, connection.url, token)
     _ls_call("authenticate the token", client.whoami)
-    connection.token, connection.token_kind, connection.updated_at = token, client.token_kind, utcnow()
+    store_token(connection, token)
+    connection.token_kind, connection.updated_at = client.token_kind, utcnow()
     session.flush()
 
 

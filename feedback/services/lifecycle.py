@@ -39,6 +39,7 @@ from feedback.services import dashboard_rollup
 from feedback.services.dashboard_sql import has_table
 from feedback.services.datasets import withdrawal
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError
+from feedback.services.labelstudio_connections import client_for
 
 ClientFactory = Callable[[LabelStudioConnection], LabelStudioClient]
 CHUNK = 500
@@ -87,7 +88,7 @@ def subject_digest(end_user_id: str) -> str:
 
 def default_client(connection: LabelStudioConnection) -> LabelStudioClient:
     """The Label Studio client of a connection (short timeout: this runs inside requests and jobs)."""
-    return LabelStudioClient(connection.url, connection.token, timeout=15.0)
+    return client_for(connection, timeout=15.0)
 
 
 def _delete_tasks(session: Session, project_id: int, interaction_ids: Sequence[int],

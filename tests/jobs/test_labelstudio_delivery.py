@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from feedback.db import get_db
+from feedback.models import LabelStudioConnection
 from feedback.services.labelstudio_client import SECRET_HEADER
 from tests.conftest import log_interaction
 from tests.jobs.delivery_helpers import connect, item_ids, ls_tasks, outbox, run_worker_inline
@@ -19,11 +21,20 @@ def connection(client, project, labelstudio, labelstudio_client):
     labelstudio_client.delete_project(made["ls_project_id"])
 
 
-def test_connection_hides_secrets_and_registers_the_webhook(client, project, connection, labelstudio,
+def test_connection_hides_secrets_and_registers_the_webhook(app, client, project, connection, labelstudio,
                                                             labelstudio_client):
     assert "token" not in connection and connection["token_kind"] == "legacy"
     listed = client.get("/api/v1/labelstudio/connections", headers=project.headers("admin")).get_json()
     assert labelstudio.token not in str(listed)
+    with app.app_context():  # stored sealed: the database alone does not reveal the token
+        stored = get_db().session().get(LabelStudioConnection, connection["id"]).token
+    assert stored.startswith("fernet:") and labelstudio.token not in stored
+    replaced = client.patch(f"/api/v1/labelstudio/connections/{connection['id']}", headers=project.headers("admin"),
+                            json={"token": labelstudio.token})
+    assert replaced.status_code == 200
+    with app.app_context():
+        restored = get_db().session().get(LabelStudioConnection, connection["id"]).token
+    assert restored.startswith("fernet:") and restored != stored and labelstudio.token not in restored
     hooks = labelstudio_client.list_webhooks(connection["ls_project_id"])
     assert [h["url"] for h in hooks] == ["http://127.0.0.1:9/hook"]
     assert SECRET_HEADER in hooks[0]["headers"]
