@@ -14,7 +14,8 @@ Arrow and NumPy over the whole batch (no Python object per word); word hashes ar
 bytes finalised with MurmurHash3's fmix64, so they are the same in every process and run.
 
 Only 64-bit keys of kept records are remembered (1 exact + `bands` LSH keys per row, ~40 bytes), held in
-sorted NumPy arrays merged like an LSM tree, so lookups are vectorised and there is no O(N^2) comparison.
+sorted NumPy arrays merged like an LSM tree behind a bitmap filter (`keyset`), so lookups are vectorised and
+there is no O(N^2) comparison.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from feedback.services.datasets.keyset import SortedKeySet
 from feedback.services.datasets.records import Record
 
 _C1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -35,7 +37,8 @@ _S32, _S33 = np.uint64(32), np.uint64(33)
 _MASK32 = np.uint64(0xFFFFFFFF)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 _BYTE_BASE = 0x100000001B3  # FNV-1 64-bit prime (odd)
-Prepared = tuple[list[str], "np.ndarray | None"]  # normalised texts, exact digests (None: exact dedup off)
+_ROWS = 1024  # rows shingled at once: the per-word arrays (~1 MB) then stay in the CPU cache (a third faster)
+Prepared = tuple["np.ndarray | None", "np.ndarray | None"]  # exact digests, LSH band keys (None: that dedup is off)
 
 
 def _fmix(x: np.ndarray) -> np.ndarray:
@@ -46,40 +49,6 @@ def _fmix(x: np.ndarray) -> np.ndarray:
     x *= _C2
     x ^= x >> _S33
     return x
-
-
-class SortedKeySet:
-    """A set of uint64 keys kept as a few sorted arrays (sizes roughly doubling), vectorised lookups."""
-
-    def __init__(self) -> None:
-        self.levels: list[np.ndarray] = []
-
-    def __len__(self) -> int:
-        return sum(int(level.size) for level in self.levels)
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        """Boolean mask: which of `keys` are already in the set."""
-        found = np.zeros(keys.shape, dtype=bool)
-        for level in self.levels:
-            index = np.minimum(np.searchsorted(level, keys), level.size - 1)
-            found |= level[index] == keys
-        return found
-
-    def add(self, keys: np.ndarray) -> None:
-        """Insert keys not in the set yet; merges levels so there are O(log n) of them.
-
-        A merge is one concatenation sorted in place (no `union1d`, which holds several copies at once): the
-        peak is the two merged levels plus their sum.
-        """
-        if keys.size == 0:
-            return
-        self.levels.append(np.unique(keys))
-        while len(self.levels) > 1 and self.levels[-2].size <= 2 * self.levels[-1].size:
-            top = self.levels.pop()
-            merged = np.concatenate((self.levels.pop(), top))
-            del top
-            merged.sort()
-            self.levels.append(merged)
 
 
 def dedup_text(record: Record) -> str:
@@ -101,24 +70,30 @@ def dedup_text(record: Record) -> str:
     return " ".join(joined.split())
 
 
-def _string_hashes(strings: pa.Array, powers: np.ndarray) -> np.ndarray:
-    """A 64-bit hash per string of a (large_)string array: sum of byte * base^position, length, fmix64."""
+def _string_hashes(strings: pa.Array, powers: np.ndarray, trailing: int = 0) -> np.ndarray:
+    """A 64-bit hash per string of a (large_)string array: sum of byte * base^position, length, fmix64.
+
+    `trailing`: the number of bytes at the end of every string to leave out (a separator kept with the word).
+    """
     large = pa.types.is_large_string(strings.type)
     _, offsets_buffer, data_buffer = strings.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if large else np.int32,
                             count=len(strings) + 1, offset=strings.offset * (8 if large else 4)).astype(np.int64)
-    lengths = np.diff(offsets)
+    stored = np.diff(offsets)
+    lengths = stored - trailing
     hashes = lengths.astype(np.uint64) * _GOLDEN
     first, last = int(offsets[0]), int(offsets[-1])
     if last > first:
         data = np.frombuffer(data_buffer, dtype=np.uint8, count=last - first, offset=first)
         starts = offsets[:-1] - first
-        owner = np.repeat(np.arange(len(strings)), lengths)
+        owner = np.repeat(np.arange(len(strings)), stored)
         position = np.arange(last - first) - starts[owner]
-        longest = int(lengths.max())
+        longest = int(stored.max())
         terms = data.astype(np.uint64)
         terms *= (powers if longest <= powers.size else _powers(longest))[position]
-        nonempty = lengths > 0
+        for j in range(1, trailing + 1):
+            terms[offsets[1:] - first - j] = 0
+        nonempty = stored > 0
         hashes[nonempty] += np.add.reduceat(terms, starts[nonempty])
     return _fmix(hashes)
 
@@ -147,14 +122,31 @@ class Deduper:
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
 
+    def _words(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The hash of every word of every text (`text.split(" ")`, in order) and each text's word count.
+
+        The texts are joined with a space after each, so every space ends a word: the words (each with its
+        space) are slices of that one buffer, interned by Arrow without splitting the texts into lists.
+        """
+        joined = " ".join(texts)
+        data = (joined + " ").encode()
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+        offsets = np.zeros(ends.size + 1, dtype=np.int64)
+        np.add(ends, 1, out=offsets[1:])
+        words = pa.LargeStringArray.from_buffers(ends.size, pa.py_buffer(offsets), pa.py_buffer(data))
+        encoded = pc.dictionary_encode(words)
+        tok = _string_hashes(encoded.dictionary, self._powers, trailing=1)[encoded.indices.to_numpy()]
+        sizes = np.fromiter(map(len, texts) if joined.isascii() else (len(t.encode()) for t in texts),
+                            dtype=np.int64, count=len(texts))
+        last_word = np.searchsorted(ends, np.cumsum(sizes + 1) - 1)  # the space after each text
+        return tok, np.diff(last_word, prepend=-1)
+
     def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """64-bit word k-gram hashes and their owning row (a row shorter than k words has one shingle: all of it)."""
         k = self.shingle
-        words = pc.split_pattern(pa.array(texts, pa.large_string()), " ")
-        row_offsets = words.offsets.to_numpy().astype(np.int64)
-        lengths = np.diff(row_offsets)
-        encoded = pc.dictionary_encode(words.values)
-        tok = _string_hashes(encoded.dictionary, self._powers)[encoded.indices.to_numpy()]
+        tok, lengths = self._words(texts)
+        row_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=row_offsets[1:])
         own = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         # k-grams at every token position (those straddling two rows are masked out below)
         count = max(tok.size - k + 1, 0)
@@ -205,13 +197,20 @@ class Deduper:
         return keys
 
     def prepare(self, records: Sequence[Record]) -> Prepared:
-        """The stateless part of `keep_mask`: normalised texts and exact digests (may run in another process)."""
+        """The stateless part of `keep_mask` (may run in another process): the exact digests and the LSH band
+        keys of every record (a record's keys depend on its own text and label only)."""
         texts = [dedup_text(r) for r in records]
-        if not self.exact:
-            return texts, None
-        blake = hashlib.blake2b
-        return texts, np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
+        digests = keys = None
+        if self.exact:
+            blake = hashlib.blake2b
+            digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
                                    for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
+        if self.near:
+            labels = [r.label for r in records]
+            keys = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64)] + [
+                self._band_keys_for(self._signatures(texts[i:i + _ROWS]), labels[i:i + _ROWS])
+                for i in range(0, len(texts), _ROWS)])
+        return digests, keys
 
     def keep_mask(self, records: Sequence[Record], prepared: Prepared | None = None) -> list[bool]:
         """For each record in order: True to keep it, False when it duplicates an earlier kept record.
@@ -220,7 +219,7 @@ class Deduper:
         """
         if not records or not (self.exact or self.near):
             return [True] * len(records)
-        texts, digests = prepared if prepared is not None else self.prepare(records)
+        digests, all_keys = prepared if prepared is not None else self.prepare(records)
         keep = [True] * len(records)
         if self.exact:
             assert digests is not None
@@ -235,9 +234,9 @@ class Deduper:
                     local.add(digest)
             self._exact_keys.add(digests[np.asarray(keep)])
         if self.near:
+            assert all_keys is not None
             candidates = [i for i, k in enumerate(keep) if k]
-            keys = self._band_keys_for(self._signatures([texts[i] for i in candidates]),
-                                       [records[i].label for i in candidates])
+            keys = all_keys if len(candidates) == len(keep) else all_keys[candidates]
             seen = self._band_keys.contains(keys).any(axis=1)
             if not seen.any() and np.unique(keys).size == keys.size:  # no collision at all: keep every row
                 self._band_keys.add(keys.ravel())
