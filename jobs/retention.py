@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from feedback.db import get_db
 from feedback.services import lifecycle
-from feedback.services.datasets import withdrawal
+from feedback.services.datasets import service, versions, withdrawal
 from jobs.base import job, job_logger
 
 # How often the scheduler runs it (seconds); registered in jobs/scheduler.py.
@@ -17,7 +19,8 @@ INTERVAL_SECONDS = 6 * 3600
 def enforce_retention() -> dict[str, Any]:
     """Delete interactions past their project's retention period, with their Label Studio tasks; per project
     counts. A project whose Label Studio is unreachable is reported and retried on the next run. Also removes
-    the files of withdrawn dataset versions still on disk (in every project)."""
+    the files of withdrawn dataset versions still on disk (in every project) and build directories of exports
+    that were killed midway."""
     log = job_logger(__name__)
     session = get_db().session()
     results: dict[str, Any] = {}
@@ -37,6 +40,10 @@ def enforce_retention() -> dict[str, Any]:
         swept = withdrawal.sweep_all(session)
         if swept:
             log.info("removed leftover files of withdrawn dataset versions: %s", swept)
+        # Build directories of exports killed before they could clean up (they may hold erased rows).
+        stale = versions.discard_stale_builds(service.exports_dir(current_app.config["SETTINGS"].data_dir))
+        if stale:
+            log.info("removed %d stale export build directories: %s", len(stale), [str(p) for p in stale])
     finally:
         session.close()
     return results

@@ -36,9 +36,14 @@ EXPORT_JOB = "jobs.export.run_export"
 PARALLEL = hasattr(os, "fork")  # the front stage of a database export runs in a forked reader process
 
 
+def exports_dir(data_dir: Path) -> Path:
+    """Where every project's snapshots are written (one folder per project)."""
+    return Path(data_dir) / "exports"
+
+
 def export_root(data_dir: Path, project_id: int) -> Path:
     """Where a project's snapshots are written."""
-    return Path(data_dir) / "exports" / f"project-{project_id}"
+    return exports_dir(data_dir) / f"project-{project_id}"
 
 
 def estimate_rows(session: Session, project_id: int, params: ExportParams) -> int:

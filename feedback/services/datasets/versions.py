@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,28 @@ def publish(tmp: Path, root: Path, name: str, version: int) -> Path:
 def discard(tmp: Path) -> None:
     """Remove a temporary build directory and everything in it."""
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+STALE_BUILD_SECONDS = 6 * 3600  # far beyond any export (the export job's own timeout is one hour)
+
+
+def discard_stale_builds(exports: Path, older_than: float = STALE_BUILD_SECONDS) -> list[Path]:
+    """Remove build directories (`<exports>/<project>/<name>/.tmp-v*`) untouched for `older_than` seconds.
+
+    A failed export removes its own build directory; one killed outright (out of memory, a lost machine) leaves
+    it behind, with the rows it had written, which may include data erased since. Returns what was removed.
+    """
+    now = time.time()
+    removed = []
+    for build in sorted(Path(exports).glob("*/*/.tmp-v*")):
+        try:
+            stale = build.is_dir() and now - build.stat().st_mtime > older_than
+        except OSError:  # removed meanwhile
+            continue
+        if stale:
+            shutil.rmtree(build, ignore_errors=True)
+            removed.append(build)
+    return removed
 
 
 def write_json(path: Path, data: Any) -> bytes:

@@ -4,7 +4,9 @@ published withdrawn; the index scan tolerates missing files."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import jobs.base
 from feedback.db import get_db, utcnow
 from feedback.models import DatasetVersion
 from feedback.services import lifecycle
-from feedback.services.datasets import service, withdrawal
+from feedback.services.datasets import service, versions, withdrawal
 from jobs.retention import enforce_retention
 from tests.services.datasets.erasure_seed import files, seed
 
@@ -105,3 +107,20 @@ def test_export_that_raced_an_erasure_is_published_withdrawn(app, client, projec
                                app.config["SETTINGS"].data_dir)
     assert clean.version == 2
     assert service.get_available_version(session, project.id, "raced", 2).withdrawn_at is None
+
+
+def test_the_retention_job_removes_stale_builds_of_killed_exports(app, project, monkeypatch) -> None:
+    root = service.export_root(app.config["SETTINGS"].data_dir, project.id)
+    stale, fresh = root / "killed" / ".tmp-v0001-abc", root / "running" / ".tmp-v0001-def"
+    for build in (stale, fresh):
+        (build / "csv").mkdir(parents=True)
+        (build / "csv" / "train.csv").write_text("prompt,response\nerased,row\n")
+    old = time.time() - versions.STALE_BUILD_SECONDS - 60
+    os.utime(stale, (old, old))
+    (root / "killed" / "v0002").mkdir()  # a published version is never a build
+    os.utime(root / "killed" / "v0002", (old, old))
+    monkeypatch.setattr(jobs.base, "_app", app)
+    enforce_retention()
+    assert not stale.exists() and (fresh / "csv" / "train.csv").is_file()
+    assert (root / "killed" / "v0002").is_dir()
+    assert versions.discard_stale_builds(root.parent) == []
