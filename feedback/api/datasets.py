@@ -18,6 +18,7 @@ from feedback.services.datasets import service
 from feedback.services.datasets.params import ExportParams
 
 bp = Blueprint("datasets", __name__, url_prefix="/api/v1")
+WITHDRAWN = "Withdrawn: the version held data erased since (`dataset_withdrawn`)"
 
 
 class VersionFilter(BaseModel):
@@ -81,7 +82,8 @@ def list_versions():
         "datasets.download", name=r.name, version=r.version)} for r in rows]}
 
 
-@route(bp, "/datasets/<name>/diff", "GET", summary="Diff two versions", tag="datasets", query=DiffQuery)
+@route(bp, "/datasets/<name>/diff", "GET", summary="Diff two versions", tag="datasets", query=DiffQuery,
+       errors={410: WITHDRAWN})
 def diff(name: str):
     """Parameter, count, file and row differences between versions `a` and `b` (410 `dataset_withdrawn` when
     either was withdrawn)."""
@@ -91,7 +93,7 @@ def diff(name: str):
 
 
 @route(bp, "/datasets/<name>/versions/<int:version>/download", "GET", summary="Download a version",
-       tag="datasets")
+       tag="datasets", errors={410: WITHDRAWN})
 def download(name: str, version: int):
     """The snapshot directory as a zip archive (manifest, index and every format folder); 410
     `dataset_withdrawn` when the version held erased data and was withdrawn."""

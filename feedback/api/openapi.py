@@ -60,7 +60,7 @@ def build_document(version: str) -> dict[str, Any]:
         for status, model in spec.responses.items():
             content = {"application/json": {"schema": {"$ref": REF.format(model=model.__name__)}}} if model else {}
             op["responses"][str(status)] = {"description": "Success", **({"content": content} if content else {})}
-        for status, text in ERROR_STATUSES.items():
+        for status, text in {**ERROR_STATUSES, **spec.errors}.items():
             op["responses"].setdefault(str(status), {"description": text, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model="ErrorResponse")}}}})
         paths.setdefault(path, {})[spec.method] = op

@@ -17,6 +17,9 @@ def test_document_is_valid_openapi_31(client):
     props = document["components"]["schemas"]["InteractionCreate"]["properties"]
     assert props["confidence"]["anyOf"][0]["maximum"] == 1.0
     assert "422" in post["responses"] and "413" in post["responses"]
+    download = document["paths"]["/api/v1/datasets/{name}/versions/{version}/download"]["get"]["responses"]
+    assert download["410"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert "410" not in post["responses"]  # endpoint-specific statuses stay on their endpoint
 
 
 def test_docs_page_lists_operations(client):
