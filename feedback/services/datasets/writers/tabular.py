@@ -124,8 +124,8 @@ class HfDatasetWriter(Writer):
             "rating": [r.rating for r in records], "label_provenance": [p[0] for p in provenance],
             "agreement": [p[1] for p in provenance],
             "response": [r.response for r in records], "correction": [r.correction for r in records],
-            "ideal": [r.ideal for r in records], "reasons": [list(r.reasons) for r in records],
-            "tags": [list(r.tags) for r in records], "extra": [extra_json(r) for r in records],
+            "ideal": [r.ideal for r in records], "reasons": [r.reasons for r in records],
+            "tags": [r.tags for r in records], "extra": [extra_json(r) for r in records],
         }
         arrays = {"messages": pa.ListArray.from_arrays(pa.array(offsets), structs, type=message_type)}
         for field in SCHEMA:
