@@ -24,6 +24,7 @@ class PurgeCounts(BaseModel):
     outbox_items: int
     annotations: int
     labelstudio_tasks: dict[str, int]
+    labelstudio_tasks_rewritten: int
     dataset_versions_withdrawn: int
     withdrawn_versions: list[WithdrawnVersion]
 

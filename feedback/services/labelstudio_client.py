@@ -155,6 +155,11 @@ class LabelStudioClient:
                     found.setdefault(str((task.data or {}).get(ITEM_ID_FIELD)), int(task.id))
         return found
 
+    def update_task_data(self, task_id: int, data: dict[str, Any]) -> None:
+        """Replace a task's data (its annotations stay)."""
+        with translate_errors("update task"):
+            self._ls.tasks.update(id=str(task_id), data=data)
+
     def delete_items(self, project_id: int, item_ids: Iterable[int | str]) -> int:
         """Delete the tasks carrying these item ids; return how many tasks were deleted."""
         task_ids = sorted(self.existing_items(project_id, item_ids).values())

@@ -35,7 +35,7 @@ from feedback.models import (
     Project,
 )
 from feedback.models.annotation import LSAnnotationRecord
-from feedback.services import dashboard_rollup
+from feedback.services import dashboard_rollup, erasure_tasks
 from feedback.services.dashboard_sql import has_table
 from feedback.services.datasets import withdrawal
 from feedback.services.labelstudio_client import LabelStudioClient, LabelStudioError
@@ -62,11 +62,13 @@ class PurgeReport:
     outbox_items: int = 0
     annotations: int = 0
     labelstudio_tasks: dict[str, int] = field(default_factory=dict)
+    labelstudio_tasks_rewritten: int = 0  # review tasks of other interactions that showed erased feedback
     withdrawn_versions: list[dict[str, Any]] = field(default_factory=list)  # {"name", "version"} each
 
     def add(self, other: PurgeReport) -> None:
         """Accumulate another batch's counts."""
-        for name in ("interactions", "feedback", "revisions", "outbox_items", "annotations"):
+        for name in ("interactions", "feedback", "revisions", "outbox_items", "annotations",
+                     "labelstudio_tasks_rewritten"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, count in other.labelstudio_tasks.items():
             self.labelstudio_tasks[key] = self.labelstudio_tasks.get(key, 0) + count
@@ -77,6 +79,7 @@ class PurgeReport:
         return {"interactions": self.interactions, "feedback": self.feedback, "revisions": self.revisions,
                 "outbox_items": self.outbox_items, "annotations": self.annotations,
                 "labelstudio_tasks": dict(self.labelstudio_tasks),
+                "labelstudio_tasks_rewritten": self.labelstudio_tasks_rewritten,
                 "dataset_versions_withdrawn": len(self.withdrawn_versions),
                 "withdrawn_versions": [dict(v) for v in self.withdrawn_versions]}
 
@@ -170,9 +173,18 @@ def purge(session: Session, project_id: int, interaction_ids: Sequence[int], cli
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         days.update(dashboard_rollup.days_of(session, project_id, Feedback.interaction_id.in_(part)))
+    foreign = erasure_tasks.foreign_feedback(session, project_id, extra_feedback_uids, ids)
     report = _delete_rows(session, project_id, ids, extra_feedback_uids)
+    try:  # tasks of other users' interactions that showed this feedback (after the rows are gone)
+        rewritten, foreign_deleted = erasure_tasks.scrub_tasks(session, project_id, foreign, client_for)
+    except LabelStudioError as exc:
+        raise LabelStudioCleanupFailed("could not update Label Studio tasks that show the erased feedback; "
+                                       "nothing was deleted, retry later", details={"error": str(exc)}) from exc
     dashboard_rollup.recompute_days(session, project_id, days)  # the dashboard must not show erased data
+    for key, count in foreign_deleted.items():
+        tasks[key] = tasks.get(key, 0) + count
     report.labelstudio_tasks = tasks
+    report.labelstudio_tasks_rewritten = rewritten
     report.withdrawn_versions = [{"name": row.name, "version": row.version} for row in withdrawn]
     return report
 

@@ -40,10 +40,12 @@ from feedback.services import dashboard, lifecycle
 from feedback.services.dashboard_sql import Window
 from feedback.services.datasets import service as datasets_service
 from feedback.services.labelstudio_client import LabelStudioClient
+from feedback.services.labelstudio_templates import INTERACTION_ID_FIELD
 from feedback.services.outbox_tasks import build_tasks
 from jobs.retention import enforce_retention
 from jobs.scheduler import build_cron
 from tests.conftest import ProjectKeys, log_interaction
+from tests.jobs.delivery_helpers import ls_tasks
 from tests.services.datasets import erasure_seed
 
 
@@ -56,12 +58,12 @@ def _give_feedback(client: FlaskClient, project: ProjectKeys, interaction_id: in
 
 
 def _deliver(app: Flask, project: ProjectKeys, ls: LabelStudioClient, url: str, token: str, ls_project: int,
-             interaction_ids: list[int]) -> int:
+             interaction_ids: list[int], template: str = "response_review") -> int:
     """Route the interactions to Label Studio the way the outbox does: items, real tasks, task ids stored."""
     with app.app_context():
         session = get_db().session()
-        conn = LabelStudioConnection(project_id=project.id, name="review", url=url, token=token,
-                                     token_kind="legacy", ls_project_id=ls_project, template="response_review")
+        conn = LabelStudioConnection(project_id=project.id, name=template, url=url, token=token,
+                                     token_kind="legacy", ls_project_id=ls_project, template=template)
         session.add(conn)
         session.flush()
         items = [OutboxItem(project_id=project.id, interaction_id=i, connection_id=conn.id, trigger="interaction")
@@ -108,6 +110,13 @@ def _counts(app: Flask, project_id: int, user: str) -> dict[str, int]:
         return result
 
 
+def _task_data(ls: LabelStudioClient, ls_project: int, interaction_id: int) -> dict:
+    """The data of the Label Studio task made for one interaction."""
+    found = [t["data"] for t in ls_tasks(ls, ls_project) if t["data"].get(INTERACTION_ID_FIELD) == interaction_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def _item_ids(app: Flask, interaction_ids: list[int]) -> set[str]:
     with app.app_context():
         return {str(i) for i in get_db().session().scalars(select(OutboxItem.id).where(
@@ -128,6 +137,7 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
     _deliver(app, project, labelstudio_client, labelstudio.url, labelstudio.token, ls_project, alice + bob)
     alice_items, bob_items = _item_ids(app, alice), _item_ids(app, bob)
     assert labelstudio_client.existing_items(ls_project, alice_items | bob_items).keys() == alice_items | bob_items
+    assert "from alice" in json.dumps(_task_data(labelstudio_client, ls_project, bob[1]))  # her vote on bob's
     bob_before = _counts(app, project.id, "bob")
     assert client.get("/dashboard", headers=project.headers("admin")).status_code == 200  # builds the rollups
     assert _dashboard_volume(app, project.id) == 5
@@ -139,8 +149,9 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
     body = answer.get_json()
     assert body["deleted"] | {"labelstudio_tasks": None} == {
         "interactions": 3, "feedback": 4, "revisions": 12, "outbox_items": 3, "annotations": 1,
-        "labelstudio_tasks": None, "dataset_versions_withdrawn": 0, "withdrawn_versions": []}
-    assert body["deleted"]["labelstudio_tasks"] == {f"review#{ls_project}": 3}
+        "labelstudio_tasks": None, "labelstudio_tasks_rewritten": 1, "dataset_versions_withdrawn": 0,
+        "withdrawn_versions": []}
+    assert body["deleted"]["labelstudio_tasks"] == {f"response_review#{ls_project}": 3}
     assert body["audit_event"]["action"] == "end_user.deleted"
     assert body["audit_event"]["subject"] == lifecycle.subject_digest("alice")
     assert "alice" not in json.dumps(body["audit_event"])
@@ -152,12 +163,16 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
     assert _counts(app, project.id, "bob") == bob_before | {"revisions_on_own": bob_before["revisions_on_own"] - 3}
     remaining = labelstudio_client.existing_items(ls_project, alice_items | bob_items)
     assert remaining.keys() == bob_items
+    # bob's task that showed alice's vote is rewritten without it; bob's own feedback stays on his other task
+    rewritten = json.dumps(_task_data(labelstudio_client, ls_project, bob[1]))
+    assert "alice" not in rewritten and str(bob[1]) in rewritten
+    assert "from bob" in json.dumps(_task_data(labelstudio_client, ls_project, bob[0]))
 
     result = runner.invoke(main, ["users", "delete", "--project", project.slug, "--end-user", "bob"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     assert printed["deleted"]["interactions"] == 2 and printed["deleted"]["labelstudio_tasks"] == {
-        f"review#{ls_project}": 2}
+        f"response_review#{ls_project}": 2}
     assert labelstudio_client.existing_items(ls_project, alice_items | bob_items) == {}
     with app.app_context():
         events = get_db().session().scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)
@@ -166,6 +181,34 @@ def test_deleting_an_end_user_removes_their_rows_and_tasks_only(
                                                                    ("end_user.deleted", "cli")]
     listed = client.get("/api/v1/audit-events", headers=project.headers("admin")).get_json()["items"]
     assert [e["subject"] for e in listed] == [lifecycle.subject_digest("bob"), lifecycle.subject_digest("alice")]
+
+
+@pytest.mark.labelstudio
+def test_a_pairwise_task_that_may_show_an_erased_correction_is_deleted(
+        app: Flask, client: FlaskClient, project: ProjectKeys, labelstudio, labelstudio_client: LabelStudioClient,
+        labelstudio_project: Callable[..., int]) -> None:
+    corrected, voted = (log_interaction(client, project, end_user_id="dora", external_id=f"d{i}")["id"]
+                        for i in range(2))
+    for interaction_id, correction in ((corrected, "erin's own wording"), (voted, None)):
+        answer = client.post("/api/v1/feedback", headers=project.headers("ingest"), json={
+            "interaction_id": interaction_id, "score": -1, "end_user_id": "erin", "correction": correction})
+        assert answer.status_code == 201, answer.get_json()
+    ls_project = labelstudio_project("pairwise")
+    _deliver(app, project, labelstudio_client, labelstudio.url, labelstudio.token, ls_project, [corrected, voted],
+             template="pairwise")
+    assert _task_data(labelstudio_client, ls_project, corrected)["response_b"] == "erin's own wording"
+    kept_item = _item_ids(app, [voted])
+
+    answer = client.delete("/api/v1/end-users/erin", headers=project.headers("admin"))
+    assert answer.status_code == 200, answer.get_json()
+    deleted = answer.get_json()["deleted"]
+    assert deleted["interactions"] == 0 and deleted["feedback"] == 2
+    assert deleted["labelstudio_tasks"] == {f"pairwise#{ls_project}": 1}
+    assert deleted["labelstudio_tasks_rewritten"] == 0  # a pairwise task shows no votes, only a correction
+    assert labelstudio_client.existing_items(ls_project, kept_item | {"0"}).keys() == kept_item
+    assert "erin" not in json.dumps([t["data"] for t in ls_tasks(labelstudio_client, ls_project)])
+    assert _item_ids(app, [corrected]) == set()  # its outbox item went with the task: it can be routed again
+    assert _counts(app, project.id, "dora")["interactions"] == 2
 
 
 def test_label_studio_down_means_nothing_is_deleted(app: Flask, client: FlaskClient, project: ProjectKeys) -> None:
