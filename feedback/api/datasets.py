@@ -77,7 +77,7 @@ def list_versions():
     erased data) shows `withdrawn_at` and `withdrawn_reason` and has no `download_url`."""
     project_id = _admin()
     query = parse_query(VersionFilter)
-    rows = service.list_dataset_versions(get_session(), project_id, query.name)
+    rows = service.list_dataset_versions(get_read_session(), project_id, query.name)
     return {"items": [{**service.version_out(r), "download_url": None if r.withdrawn_at else url_for(
         "datasets.download", name=r.name, version=r.version)} for r in rows]}
 
@@ -89,7 +89,7 @@ def diff(name: str):
     either was withdrawn)."""
     project_id = _admin()
     query = parse_query(DiffQuery)
-    return service.diff_versions(get_session(), project_id, name, query.a, query.b)
+    return service.diff_versions(get_read_session(), project_id, name, query.a, query.b)
 
 
 @route(bp, "/datasets/<name>/versions/<int:version>/download", "GET", summary="Download a version",

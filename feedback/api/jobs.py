@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from feedback.api.request import parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session, get_session
 from feedback.schemas.routing import JobFilters, JobOut
 from feedback.services import jobs
 from feedback.services.auth import require_scope
@@ -26,7 +26,7 @@ def list_jobs():
     """The project's jobs, newest first."""
     project_id = _admin()
     f = parse_query(JobFilters)
-    return {"items": [job_out(r) for r in jobs.list_jobs(get_session(), project_id, f.status, f.name, f.limit)]}
+    return {"items": [job_out(r) for r in jobs.list_jobs(get_read_session(), project_id, f.status, f.name, f.limit)]}
 
 
 @route(bp, "/jobs/<int:job_id>", "GET", summary="Get a job", tag="jobs", responses={200: JobOut})

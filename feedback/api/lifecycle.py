@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from feedback.api.request import principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session, get_session
 from feedback.errors import ValidationFailed
 from feedback.models import AuditEvent
 from feedback.schemas.lifecycle import AuditEventOut, EndUserDeleted
@@ -40,6 +40,6 @@ def list_audit_events():
     """The project's newest 200 data-lifecycle events."""
     caller = principal()
     require_scope(caller, "admin")
-    events = get_session().scalars(select(AuditEvent).where(AuditEvent.project_id == caller.project_id)
+    events = get_read_session().scalars(select(AuditEvent).where(AuditEvent.project_id == caller.project_id)
                                    .order_by(AuditEvent.id.desc()).limit(200))
     return {"items": [_event_out(e) for e in events]}

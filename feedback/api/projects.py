@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from feedback.api.request import parse_body, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session, get_session
 from feedback.schemas.project import (
     KeyCreate,
     KeyCreated,
@@ -33,7 +33,7 @@ def _admin_project_id() -> int:
 @route(bp, "/project", "GET", summary="The key's project", tag="projects", responses={200: ProjectOut})
 def get_project():
     """The project the admin key belongs to, with its settings."""
-    return project_out(projects.get_project(get_session(), _admin_project_id()))
+    return project_out(projects.get_project(get_read_session(), _admin_project_id()))
 
 
 @route(bp, "/project", "PATCH", summary="Update the project", tag="projects", body=ProjectUpdate,
@@ -66,7 +66,7 @@ def create_project():
 @route(bp, "/keys", "GET", summary="List keys", tag="keys", responses={200: KeyOut})
 def list_keys():
     """Every key of the project (never their secrets)."""
-    return {"items": [key_out(k) for k in keys.list_keys(get_session(), _admin_project_id())]}
+    return {"items": [key_out(k) for k in keys.list_keys(get_read_session(), _admin_project_id())]}
 
 
 @route(bp, "/keys", "POST", summary="Create a key", tag="keys", body=KeyCreate, responses={201: KeyCreated})

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, request
 
 from feedback.api.request import parse_body, parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session, get_session
 from feedback.queue import enqueue
 from feedback.schemas.routing import (
     AdjudicationUpdate,
@@ -57,14 +57,14 @@ def create_connection():
 @route(bp, "/labelstudio/connections", "GET", summary="List Label Studio connections", tag="routing")
 def list_connections():
     """The project's connections (without tokens or secrets)."""
-    return {"items": [connection_out(c) for c in connections.list_connections(get_session(), _admin())]}
+    return {"items": [connection_out(c) for c in connections.list_connections(get_read_session(), _admin())]}
 
 
 @route(bp, "/labelstudio/connections/<int:connection_id>", "GET", summary="Get a connection", tag="routing",
        responses={200: ConnectionOut})
 def get_connection(connection_id: int):
     """One connection (without its token)."""
-    return connection_out(connections.get_connection(get_session(), _admin(), connection_id))
+    return connection_out(connections.get_connection(get_read_session(), _admin(), connection_id))
 
 
 @route(bp, "/labelstudio/connections/<int:connection_id>", "PATCH", summary="Replace a connection's token",

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 from feedback.api import browser
 from feedback.api.request import parse_query, principal
 from feedback.api.spec import route
-from feedback.db import get_session
+from feedback.db import get_read_session
 from feedback.errors import NotFound
 from feedback.schemas.widget import WidgetConfig, WidgetConfigQuery
 from feedback.services import projects
@@ -59,5 +59,5 @@ def config():
     """
     caller = principal()
     query = parse_query(WidgetConfigQuery)
-    project = projects.get_project(get_session(), caller.project_id)
+    project = projects.get_project(get_read_session(), caller.project_id)
     return widget_config(project, query.lang).model_dump(mode="json")
