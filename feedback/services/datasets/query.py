@@ -3,6 +3,9 @@
 Signals are the current feedback rows on the export's key plus, when that table exists, Label Studio
 annotations (with a pairwise annotation's preference and compared response). Filters that map to columns
 (project, time range, model, model version) are pushed into SQL; the rest apply to resolved records.
+
+On SQLite the same rows come from a differently shaped statement (`_sqlite_query`) that streams in order
+instead of sorting the whole joined result before the first row.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Float,
     Select,
     String,
@@ -20,12 +24,15 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    literal_column,
     null,
     select,
     type_coerce,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import Join
 
 from feedback.models import Feedback, Interaction, Project
 from feedback.models.annotation import LSAnnotationRecord
@@ -67,13 +74,12 @@ def _signals(session: Session, project_id: int, key: str) -> Any:
     return union_all(feedback, annotations).subquery("signals")
 
 
-def build_query(session: Session, project_id: int, params: ExportParams) -> Select[Any]:
+def build_query(session: Session, project_id: int, params: ExportParams) -> Select[Any] | CompoundSelect:
     """The streaming SELECT: interaction columns + one signal per row, ordered by interaction id.
 
     JSON columns come back as JSON text and (on SQLite) timestamps as stored text, decoded by `_loads` and
     `_stamp`: the same values the typed columns would give, without SQLAlchemy's per-value processors.
     """
-    signals = _signals(session, project_id, params.feedback_key)
     i = Interaction
     f = params.filters
     conditions = [i.project_id == project_id]
@@ -85,10 +91,12 @@ def build_query(session: Session, project_id: int, params: ExportParams) -> Sele
         conditions.append(i.model.in_(f.models))
     if f.model_versions:
         conditions.append(i.model_version.in_(f.model_versions))
-    raw = session.get_bind().dialect.name == "sqlite"  # SQLite: stored JSON text and timestamps, decoded here
+    if session.get_bind().dialect.name == "sqlite":  # stored JSON text and timestamps, decoded by the source
+        return _sqlite_query(session, project_id, params.feedback_key, conditions)
+    signals = _signals(session, project_id, params.feedback_key)
 
     def text(column: Any, stamp: bool = False) -> Any:
-        if raw or stamp:  # no SQLAlchemy processing (PostgreSQL: psycopg's own datetime)
+        if stamp:  # no SQLAlchemy processing (psycopg's own datetime)
             return type_coerce(column, String)
         return cast(column, Text)
 
@@ -99,3 +107,54 @@ def build_query(session: Session, project_id: int, params: ExportParams) -> Sele
                signals.c.preference, signals.c.compared]
     return (select(*columns).join_from(i, signals, signals.c.iid == i.id).where(and_(*conditions))
             .order_by(i.id, signals.c.at, signals.c.uid))
+
+
+class _CrossJoin(Join):
+    """`left CROSS JOIN right ON ...`: SQLite's documented way to keep `left` as the outer loop."""
+
+    inherit_cache = True
+
+
+@compiles(_CrossJoin, "sqlite")
+def _cross_join(join: _CrossJoin, compiler: Any, **kw: Any) -> str:
+    kw["asfrom"] = True
+    return (f"{compiler.process(join.left, **kw)} CROSS JOIN {compiler.process(join.right, **kw)} "
+            f"ON {compiler.process(join.onclause, **kw)}")
+
+
+def _sqlite_query(session: Session, project_id: int, key: str, conditions: list[Any]) -> CompoundSelect:
+    """`build_query`'s rows on SQLite: one SELECT per signal table, merged on the ORDER BY.
+
+    The feedback arm walks the project's interactions in rowid (= id) order and looks up each one's feedback
+    by index, so SQLite only sorts the few signals of one interaction at a time; the single statement over a
+    UNION ALL subquery materialised and sorted every joined row before returning the first (~0.4 s of 200k
+    rows with the reader's consumer idle, a quarter of the query's CPU). `+ 0` keeps the planner off the
+    project indexes (which would lose the id order); the annotation arm is driven by its own project index.
+    """
+    i, f = Interaction, Feedback
+    text = String(200)
+
+    def raw(column: Any) -> Any:  # stored JSON text and timestamps, decoded by the source
+        return type_coerce(column, String)
+
+    head = [i.id, i.conversation_id, raw(i.messages), i.response, i.model, i.model_version, raw(i.created_at),
+            raw(i.meta)]
+    first, last = (select(edge(i.id)).where(i.project_id == project_id).scalar_subquery()
+                   for edge in (func.min, func.max))
+    in_project = [i.project_id + 0 == project_id, *conditions[1:]]  # conditions[0]: the indexed project test
+    feedback = select(
+        *head, f.source, f.score, cast(null(), Float), cast(null(), String(10)), f.correction, raw(f.reasons),
+        func.coalesce(f.end_user_id, f.feedback_uid), raw(f.updated_at).label("at"), f.feedback_uid.label("uid"),
+        cast(null(), String(1)), cast(null(), Text),
+    ).select_from(_CrossJoin(i, f, f.interaction_id == i.id)).where(
+        i.id.between(first, last), *in_project, f.project_id + 0 == project_id, f.key == key, f.retracted == false())
+    arms = [feedback]
+    if has_annotations(session):
+        a = LSAnnotationRecord
+        arms.append(select(
+            *head, literal("annotator", text), cast(null(), Float), a.rating, a.verdict, a.corrected_text,
+            raw(a.reasons), func.coalesce(cast(a.annotator_id, text), "ls"), raw(a.updated_at),
+            cast(a.ls_annotation_id, text), a.preference, a.compared_response,
+        ).select_from(a).join(i, a.interaction_id == i.id).where(
+            *in_project, a.project_id == project_id, a.deleted == false(), a.was_cancelled == false()))
+    return union_all(*arms).order_by(literal_column("1"), literal_column("at"), literal_column("uid"))
