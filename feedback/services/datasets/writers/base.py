@@ -20,7 +20,6 @@ from feedback.services.datasets.records import Message, PreferencePair, Record
 
 ALLOWED_ROLES = frozenset({"system", "user", "assistant"})
 _CHUNK = 1 << 20  # bytes joined before one write + hash update
-_LINE = orjson.OPT_APPEND_NEWLINE
 
 
 @dataclass(frozen=True)
@@ -74,13 +73,13 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def dumps_plain(obj: Any) -> bytes:
-    """`dumps(obj).encode()` for values holding only str, int, bool, None, lists and dicts (no floats).
+def dumps_plain_line(obj: Any) -> bytes:
+    """`dumps(obj).encode() + b"\\n"` for values holding only str, int, bool, None, lists and dicts (no floats).
 
     orjson writes exactly the same bytes as `json.dumps(ensure_ascii=False, separators=(",", ":"))` for those
     types; floats are left to `dumps` because the two format some of them differently (`1e+16` vs `1e16`).
     """
-    return orjson.dumps(obj)
+    return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
 
 
 _EXTRA = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
@@ -148,7 +147,7 @@ class Writer:
     kind: ClassVar[str] = "records"  # "records" or "pairs"
     ext: ClassVar[str] = "jsonl"
     description: ClassVar[str] = ""
-    plain: ClassVar[bool] = False  # rows never hold floats: serialise with `dumps_plain`
+    plain: ClassVar[bool] = False  # rows never hold floats: serialise with `dumps_plain_line`
 
     def __init__(self, root: Path, **options: Any) -> None:
         self.root = root
@@ -182,9 +181,8 @@ class Writer:
             self.skipped += 1
             return
         handle = self.file(split)
-        if self.plain:  # `dumps_plain(row) + b"\n"` per row, written by orjson in one call
-            data = orjson.dumps(rows[0], option=_LINE) if len(rows) == 1 else b"".join(
-                orjson.dumps(r, option=_LINE) for r in rows)
+        if self.plain:
+            data = dumps_plain_line(rows[0]) if len(rows) == 1 else b"".join(dumps_plain_line(r) for r in rows)
             handle.write(data, len(rows))
         else:
             handle.write("".join(dumps(r) + "\n" for r in rows).encode(), len(rows))
