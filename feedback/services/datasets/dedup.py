@@ -121,6 +121,8 @@ class Deduper:
         self._exact_keys = SortedKeySet()
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
+        if near:  # set up Arrow's compute kernels now (~30 MB), so a forked export reader shares those pages
+            self._signatures(["warm up"])
 
     def _words(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The hash of every word of every text (`text.split(" ")`, in order) and each text's word count.
