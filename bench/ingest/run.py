@@ -22,7 +22,6 @@ import redis  # noqa: E402
 
 from bench.ingest import fixtures, report, servers, wrk  # noqa: E402
 from bench.ingest.openloop import http_post, run_open_loop  # noqa: E402
-from feedback.gunicorn_conf import default_threads  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -32,7 +31,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread")
-    parser.add_argument("--threads", type=int, help="per worker (default: what `feedback serve` uses for --db)")
+    parser.add_argument("--threads", type=int, default=4, help="per worker (as `feedback serve`)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating no-op/feedback wrk rounds")
     parser.add_argument("--seconds", type=int, default=6, help="length of each wrk round")
     parser.add_argument("--connections", type=int, default=16)
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     # A SIGTERM (e.g. from `timeout`) unwinds normally, so servers stop and the database is dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    threads = args.threads or default_threads("sqlite://" if args.db == "sqlite" else "postgresql://")
-    config = servers.ServerConfig(args.workers, args.worker_class, threads,
+    config = servers.ServerConfig(args.workers, args.worker_class, args.threads,
                                   worker_connections=-(-args.connections // args.workers))
     prefix = f"flbench-{uuid.uuid4().hex[:8]}-"
     figures = report.Figures()

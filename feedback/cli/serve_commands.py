@@ -9,8 +9,6 @@ import click
 from rq import Worker
 from rq.utils import import_attribute
 
-from feedback.config import Settings
-from feedback.gunicorn_conf import default_threads
 from feedback.queue import QUEUE_NAMES, get_redis, queue_name
 
 
@@ -24,12 +22,9 @@ def register(main: click.Group) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-@click.option("--threads", type=click.IntRange(1, 64),
-              help="Threads per worker (default: 4 on SQLite, 8 on PostgreSQL).")
-def serve(host: str, port: int, workers: int, threads: int | None) -> None:
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API with gunicorn (settings from the environment)."""
-    if threads is None:
-        threads = default_threads(Settings.from_env().database_url)
     args = [sys.executable, "-m", "gunicorn", "--config", "python:feedback.gunicorn_conf", "--bind", f"{host}:{port}",
             "--workers", str(workers), "--threads", str(threads), "feedback:create_app()"]
     os.execv(sys.executable, args)

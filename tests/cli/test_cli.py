@@ -57,15 +57,14 @@ def test_bad_input_gives_message_and_nonzero_exit(runner):
     assert bad_scope.exit_code == 2
 
 
-def test_serve_execs_gunicorn_with_threads_for_the_backend(runner, cli_env, monkeypatch):
+def test_serve_execs_gunicorn_with_the_options(runner, monkeypatch):
     calls = []
     monkeypatch.setattr("feedback.cli.serve_commands.os.execv", lambda path, args: calls.append(args))
     result = runner.invoke(main, ["serve", "--port", "5055", "--workers", "3"])
     assert result.exit_code == 0, result.output
     args = calls[0]
     assert args[args.index("--bind") + 1] == "127.0.0.1:5055" and args[args.index("--workers") + 1] == "3"
-    expected = "4" if cli_env["DATABASE_URL"].startswith("sqlite") else "8"
-    assert args[args.index("--threads") + 1] == expected
+    assert args[args.index("--threads") + 1] == "4"
     assert args[-1] == "feedback:create_app()"
     runner.invoke(main, ["serve", "--threads", "2"])
     assert calls[1][calls[1].index("--threads") + 1] == "2"
