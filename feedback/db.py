@@ -149,13 +149,14 @@ class Database:
             self.engine.dispose()
         self.engine = make_engine(url)
         self._factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        sqlite = url.startswith("sqlite")
         self._read_factory = None
-        if url.startswith("sqlite"):
+        if sqlite:
             reader = self.engine.execution_options(**{sqlite_gate.READ_ONLY: True})
             self._read_factory = sessionmaker(bind=reader, expire_on_commit=False)
         # SQLite serialises writers: one group at a time per process. A PostgreSQL commit waits on a WAL flush
         # (about 4 ms here) that the server shares between concurrent commits, so groups overlap there.
-        self.group_commit.max_in_flight = 1 if url.startswith("sqlite") else POSTGRES_GROUPS_IN_FLIGHT
+        self.group_commit.max_in_flight = 1 if sqlite else POSTGRES_GROUPS_IN_FLIGHT
 
     def init_app(self, app: Any) -> None:
         """Configure from the app's settings and remove the scoped session after each request."""

@@ -46,17 +46,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _scripts(data: fixtures.BenchData, seed: int) -> tuple[Path, Path]:
-    """The no-op and the feedback wrk scripts: the same requests, to /noop and to /api/v1/feedback."""
+def _scripts(data: fixtures.BenchData, seed: int) -> tuple[Path, Path, Path]:
+    """The no-op, feedback and floor wrk scripts: the same requests, to /noop, /api/v1/feedback and /floor."""
     workdir = data.data_dir.parent
     return (wrk.feedback_script(workdir / f"noop-{seed}.lua", data.credentials, "/noop", seed),
-            wrk.feedback_script(workdir / f"feedback-{seed}.lua", data.credentials, "/api/v1/feedback", seed))
+            wrk.feedback_script(workdir / f"feedback-{seed}.lua", data.credentials, "/api/v1/feedback", seed),
+            wrk.feedback_script(workdir / f"floor-{seed}.lua", data.credentials, "/floor", seed))
 
 
 def _single_round(noop: servers.Server, app: servers.Server, floor: servers.Server, data: fixtures.BenchData,
                   seed: int, args: argparse.Namespace, figures: report.Figures) -> None:
-    noop_script, app_script = _scripts(data, seed)
-    floor_script = wrk.feedback_script(data.data_dir.parent / f"floor-{seed}.lua", data.credentials, "/floor", seed)
+    noop_script, app_script, floor_script = _scripts(data, seed)
     noop_run = wrk.run_wrk(noop.base_url + "/noop", noop_script, args.seconds, args.connections)
     app_run = wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, args.seconds, args.connections)
     floor_run = wrk.run_wrk(floor.base_url + "/floor", floor_script, args.seconds, args.connections)
@@ -127,11 +127,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "/healthz") as app, \
                     servers.gunicorn("floor", "bench.ingest.floor_app:create_app()", config,
                                      {"FLOOR_DB": str(workdir / "floor.db")}, workdir / "floor.log", "/floor") as floor:
-                noop_script, app_script = _scripts(data, 0)
+                noop_script, app_script, floor_script = _scripts(data, 0)
                 wrk.run_wrk(noop.base_url + "/noop", noop_script, 2, args.connections)  # warm-up
                 wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, 2, args.connections)
-                wrk.run_wrk(floor.base_url + "/floor", wrk.feedback_script(workdir / "floor-0.lua", data.credentials,
-                                                                           "/floor", 0), 2, args.connections)
+                wrk.run_wrk(floor.base_url + "/floor", floor_script, 2, args.connections)
                 _, warm_rows = fixtures.count_rows(data.database_url)
                 for seed in range(1, args.rounds + 1):
                     _single_round(noop, app, floor, data, seed, args, figures)
