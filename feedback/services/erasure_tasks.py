@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from feedback.models import Feedback, LabelStudioConnection, OutboxItem
+from feedback.models.annotation import LSAnnotationRecord
 from feedback.services.labelstudio_client import LabelStudioClient
 from feedback.services.outbox_tasks import build_tasks
 
@@ -36,6 +37,7 @@ class ForeignFeedback:
 
     interactions: set[int] = field(default_factory=set)
     corrected: set[int] = field(default_factory=set)  # those the user gave a correction on
+    corrections: dict[int, set[str]] = field(default_factory=dict)  # the texts of those corrections
 
 
 def foreign_feedback(session: Session, project_id: int, uids: Iterable[str],
@@ -49,7 +51,28 @@ def foreign_feedback(session: Session, project_id: int, uids: Iterable[str],
                 found.interactions.add(interaction_id)
                 if correction:
                     found.corrected.add(interaction_id)
+                    found.corrections.setdefault(interaction_id, set()).add(correction)
     return found
+
+
+def drop_compared_annotations(session: Session, project_id: int, foreign: ForeignFeedback) -> int:
+    """Delete stored pairwise annotations whose compared response is one of the erased user's corrections.
+
+    A pairwise task may have shown the correction as its second response; the annotation row keeps that text
+    (`compared_response`) after the task is gone, so it goes too. Returns how many rows were deleted.
+    """
+    ids = sorted(foreign.corrections)
+    doomed: list[int] = []
+    for start in range(0, len(ids), CHUNK):
+        for row_id, interaction_id, compared in session.execute(select(
+                LSAnnotationRecord.id, LSAnnotationRecord.interaction_id, LSAnnotationRecord.compared_response).where(
+                LSAnnotationRecord.project_id == project_id, LSAnnotationRecord.interaction_id.in_(
+                    ids[start:start + CHUNK]), LSAnnotationRecord.compared_response.is_not(None))):
+            if compared in foreign.corrections.get(interaction_id, ()):
+                doomed.append(row_id)
+    for start in range(0, len(doomed), CHUNK):
+        session.execute(delete(LSAnnotationRecord).where(LSAnnotationRecord.id.in_(doomed[start:start + CHUNK])))
+    return len(doomed)
 
 
 def scrub_tasks(session: Session, project_id: int, foreign: ForeignFeedback,

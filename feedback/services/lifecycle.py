@@ -175,6 +175,8 @@ def purge(session: Session, project_id: int, interaction_ids: Sequence[int], cli
         days.update(dashboard_rollup.days_of(session, project_id, Feedback.interaction_id.in_(part)))
     foreign = erasure_tasks.foreign_feedback(session, project_id, extra_feedback_uids, ids)
     report = _delete_rows(session, project_id, ids, extra_feedback_uids)
+    if has_table(session, "ls_annotations"):
+        report.annotations += erasure_tasks.drop_compared_annotations(session, project_id, foreign)
     try:  # tasks of other users' interactions that showed this feedback (after the rows are gone)
         rewritten, foreign_deleted = erasure_tasks.scrub_tasks(session, project_id, foreign, client_for)
     except LabelStudioError as exc:

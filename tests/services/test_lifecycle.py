@@ -198,6 +198,16 @@ def test_a_pairwise_task_that_may_show_an_erased_correction_is_deleted(
              template="pairwise")
     assert _task_data(labelstudio_client, ls_project, corrected)["response_b"] == "erin's own wording"
     kept_item = _item_ids(app, [voted])
+    with app.app_context():  # stored pairwise judgements: one compared with erin's correction, two not
+        session = get_db().session()
+        first = session.scalars(select(LSAnnotationRecord)).one()
+        for n, (interaction_id, compared) in enumerate(((corrected, "erin's own wording"),
+                                                        (corrected, "model B's answer"), (voted, "model B's answer"))):
+            session.add(LSAnnotationRecord(project_id=project.id, connection_id=first.connection_id,
+                                           interaction_id=interaction_id, ls_project_id=ls_project,
+                                           ls_annotation_id=100 + n, annotator_id=1, preference="a",
+                                           compared_response=compared, reasons=[], raw=[], received_via="webhook"))
+        session.commit()
 
     answer = client.delete("/api/v1/end-users/erin", headers=project.headers("admin"))
     assert answer.status_code == 200, answer.get_json()
@@ -209,6 +219,12 @@ def test_a_pairwise_task_that_may_show_an_erased_correction_is_deleted(
     assert "erin" not in json.dumps([t["data"] for t in ls_tasks(labelstudio_client, ls_project)])
     assert _item_ids(app, [corrected]) == set()  # its outbox item went with the task: it can be routed again
     assert _counts(app, project.id, "dora")["interactions"] == 2
+    assert deleted["annotations"] == 1
+    with app.app_context():
+        left = get_db().session().execute(select(LSAnnotationRecord.interaction_id,
+                                                 LSAnnotationRecord.compared_response)).all()
+    assert sorted(left, key=repr) == sorted([(corrected, None), (corrected, "model B's answer"),
+                                             (voted, "model B's answer")], key=repr)
 
 
 def test_label_studio_down_means_nothing_is_deleted(app: Flask, client: FlaskClient, project: ProjectKeys) -> None:
