@@ -64,7 +64,7 @@ def start_export():
 def export_status(job_id: int):
     """Status and progress of an export job, with a download link once it has finished."""
     project_id = _admin()
-    record = get_session().scalar(select(JobRecord).where(
+    record = get_read_session().scalar(select(JobRecord).where(
         JobRecord.id == job_id, JobRecord.project_id == project_id, JobRecord.name == service.EXPORT_JOB))
     if record is None:
         raise NotFound(f"no export job {job_id}")

@@ -197,14 +197,14 @@ def list_outbox():
     """Routing decisions and their delivery state, newest first."""
     project_id = _admin()
     f = parse_query(OutboxFilters)
-    rows = outbox_admin.list_items(get_session(), project_id, f.status, f.connection_id, f.interaction_id, f.limit)
+    rows = outbox_admin.list_items(get_read_session(), project_id, f.status, f.connection_id, f.interaction_id, f.limit)
     return {"items": [outbox_out(r) for r in rows]}
 
 
 @route(bp, "/routing/outbox/stats", "GET", summary="Outbox counts", tag="routing")
 def outbox_counts():
     """Pending, delivered and failed items per connection."""
-    return outbox_stats(get_session(), _admin())
+    return outbox_stats(get_read_session(), _admin())
 
 
 @route(bp, "/routing/outbox/retry", "POST", summary="Retry failed deliveries", tag="routing", body=RetryRequest)
