@@ -200,7 +200,7 @@ def test_a_pairwise_task_that_may_show_an_erased_correction_is_deleted(
     kept_item = _item_ids(app, [voted])
     with app.app_context():  # stored pairwise judgements: one compared with erin's correction, two not
         session = get_db().session()
-        first = session.scalars(select(LSAnnotationRecord)).one()
+        first = session.scalars(select(LSAnnotationRecord).where(LSAnnotationRecord.project_id == project.id)).one()
         for n, (interaction_id, compared) in enumerate(((corrected, "erin's own wording"),
                                                         (corrected, "model B's answer"), (voted, "model B's answer"))):
             session.add(LSAnnotationRecord(project_id=project.id, connection_id=first.connection_id,
@@ -222,7 +222,8 @@ def test_a_pairwise_task_that_may_show_an_erased_correction_is_deleted(
     assert deleted["annotations"] == 1
     with app.app_context():
         left = get_db().session().execute(select(LSAnnotationRecord.interaction_id,
-                                                 LSAnnotationRecord.compared_response)).all()
+                                                 LSAnnotationRecord.compared_response).where(
+            LSAnnotationRecord.project_id == project.id)).all()
     assert sorted(left, key=repr) == sorted([(corrected, None), (corrected, "model B's answer"),
                                              (voted, "model B's answer")], key=repr)
 
