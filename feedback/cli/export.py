@@ -95,7 +95,8 @@ def export_command(ctx: click.Context, slug: str, name: str, formats: tuple[str,
                f"duplicates removed {m['dedup']['exact_removed']} exact + {m['dedup']['near_removed']} near")
     for split, c in counts["splits"].items():
         click.echo(f"  {split:<10} {c['total']:>8} rows  (good {c['good']}, bad {c['bad']})")
-    click.echo(f"  pairs: {counts['pairs']['by_origin']}")
+    if counts["pairs"] is not None:  # None: no pair format was exported, so no pairs were built
+        click.echo(f"  pairs: {counts['pairs']['by_origin']}")
     click.echo(f"  PII replaced: {m['pii']['replacements']}")
     click.echo(f"  files: {len(m['files'])}, fingerprint {m['fingerprint'][:16]}")
     for warning in m["warnings"]:

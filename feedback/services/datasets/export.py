@@ -99,6 +99,8 @@ class _Run:
         options = {"name": params.name, "version": version, "license": params.license,
                    "language": params.language, "row_group_size": params.row_group_size}
         self.writers: list[Writer] = [FORMATS[f](tmp, **options) for f in params.formats]
+        # pairs are built only for formats that write them (the thumbs pending table costs ~10% of a run)
+        self.pairing = any(w.kind == "pairs" for w in self.writers)
         self.index = HashingFile(tmp / "index.tsv", "index.tsv")
         self.index.write(INDEX_HEADER.encode())
         self.counts = self.front.counts  # input / filtered_out from the front stage, rows here
@@ -126,10 +128,11 @@ class _Run:
                              f"{digest}\n".encode(), 1)
             for writer in record_writers:
                 writer.write(record, split)
-            for pair in self.pairer.pairs_for(record, split):
-                self.pairs_per_split[split] += 1
-                for writer in pair_writers:
-                    writer.write(pair, split)
+            if self.pairing:
+                for pair in self.pairer.pairs_for(record, split):
+                    self.pairs_per_split[split] += 1
+                    for writer in pair_writers:
+                        writer.write(pair, split)
 
     def abort(self) -> None:
         for writer in self.writers:
@@ -157,7 +160,7 @@ class _Run:
                 "splits": {s: {"good": c["good"], "bad": c["bad"], "total": c.total()}
                            for s, c in self.per_split.items()},
                 "pairs": {"by_origin": self.pairer.figures(),
-                          "by_split": {s: self.pairs_per_split[s] for s in SPLITS}},
+                          "by_split": {s: self.pairs_per_split[s] for s in SPLITS}} if self.pairing else None,
                 "skipped_by_format": {w.name: w.skipped for w in self.writers},
             },
             "label_provenance": dict(sorted(self.provenance.items())),

@@ -41,6 +41,15 @@ def test_same_data_and_params_give_byte_identical_snapshots(tmp_path: Path) -> N
         assert len(entry["sha256"]) == 64 and (a.path / entry["path"]).stat().st_size == entry["bytes"]
 
 
+def test_pairs_are_built_only_for_formats_that_write_them(tmp_path: Path) -> None:
+    sft = export_snapshot(records(), {**PARAMS, "formats": ["openai_sft"]}, tmp_path / "sft")
+    both = export_snapshot(records(), {**PARAMS, "formats": ["openai_sft", "openai_dpo"]}, tmp_path / "both")
+    assert sft.manifest["counts"]["pairs"] is None
+    assert both.manifest["counts"]["pairs"]["by_origin"]["correction"] == 6  # rows 9, 18, ..., 54
+    sft_files = {k: v for k, v in tree(sft.path).items() if k.startswith("openai_sft/") or k == "index.tsv"}
+    assert sft_files and sft_files == {k: v for k, v in tree(both.path).items() if k in sft_files}
+
+
 def test_versions_are_numbered_listed_and_diffed(tmp_path: Path) -> None:
     first = export_snapshot(records(), PARAMS, tmp_path)
     again = export_snapshot(records(), PARAMS, tmp_path)
