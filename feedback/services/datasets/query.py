@@ -93,7 +93,13 @@ def build_query(session: Session, project_id: int, params: ExportParams) -> Sele
         conditions.append(i.model_version.in_(f.model_versions))
     if session.get_bind().dialect.name == "sqlite":  # stored JSON text and timestamps, decoded by the source
         return _sqlite_query(session, project_id, params.feedback_key, conditions)
-    signals = _signals(session, project_id, params.feedback_key)
+    return _joined_query(session, project_id, params.feedback_key, conditions)
+
+
+def _joined_query(session: Session, project_id: int, key: str, conditions: list[Any]) -> Select[Any]:
+    """`build_query`'s statement on PostgreSQL (and the reference the SQLite statement is tested against)."""
+    i = Interaction
+    signals = _signals(session, project_id, key)
 
     def text(column: Any, stamp: bool = False) -> Any:
         if stamp:  # no SQLAlchemy processing (psycopg's own datetime)

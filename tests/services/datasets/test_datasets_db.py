@@ -8,14 +8,18 @@ import zipfile
 from pathlib import Path
 
 import datasets
+import pytest
 from rq import SimpleWorker
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from feedback.cli import main
-from feedback.models import DatasetVersion
+from feedback.models import DatasetVersion, Project
 from feedback.queue import get_queue, get_redis
-from feedback.services.datasets import service
-from tests.conftest import log_interaction
+from feedback.services.datasets import query, service
+from feedback.services.datasets.params import parse_params
+from tests.conftest import log_interaction, make_project
 
 
 def _post_feedback(client, project, interaction_id: int, score: int, user: str, **extra) -> None:
@@ -150,3 +154,47 @@ def test_pairwise_annotations_become_preference_pairs(app, client, project, sess
         "Pairwise question 0?": ("The compared answer 0 was better.", "Original answer 0."),
         "Pairwise question 1?": ("Original answer 1.", "The compared answer 1 was worse."),
     }
+
+
+def test_sqlite_statement_gives_the_rows_of_the_joined_statement(app, client, session, backend) -> None:
+    """The SQLite-shaped export query (one arm per signal table, merged in id order) against the plain joined
+    query, on interleaved projects with several signals per interaction, other keys, retracted feedback and
+    deleted, cancelled and pairwise annotations, with and without filters."""
+    if backend != "sqlite":
+        pytest.skip("the SQLite-shaped statement runs on SQLite only")
+    first, second = make_project(app), make_project(app)
+    for i in range(30):
+        owner = first if i % 3 else second  # interleaved ids
+        iid = log_interaction(client, owner, model="m-a" if i % 2 else "m-b", response=f"answer {i}",
+                              messages=[{"role": "user", "content": f"q {i}"}])["id"]
+        for voter in range(i % 4):  # 0..3 signals
+            _post_feedback(client, owner, iid, 1 if (i + voter) % 2 else -1, f"u{voter}")
+        if i % 5 in (0, 1):
+            _post_feedback(client, owner, iid, 4, "rater", key="rating")
+        if i % 7 == 0:
+            created = client.post("/api/v1/feedback", headers=owner.headers("ingest"), json={
+                "interaction_id": iid, "score": 1, "end_user_id": "retractor"}).get_json()
+            assert client.post(f"/api/v1/feedback/{created['feedback_id']}/retract", json={},
+                               headers=owner.headers("ingest")).status_code == 201
+        if i % 4 == 1:
+            _pairwise_annotation(session, owner.id, iid, 1000 + i, "a" if i % 8 == 1 else "b", f"other {i}",
+                                 deleted=i % 12 == 5, was_cancelled=i % 16 == 9)
+            session.commit()  # on SQLite the session holds the write lock the next request needs
+    # a plain engine, as the export's reader uses: the app's SQLite sessions take the write lock on begin
+    plain = create_engine(session.get_bind().url, poolclass=NullPool)
+    compared = 0
+    with Session(plain) as reader:
+        for owner in (first, second):
+            project = reader.get(Project, owner.id)
+            for filters in ({}, {"models": ["m-a"]}):
+                conditions = [query.Interaction.project_id == project.id] + (
+                    [query.Interaction.model.in_(["m-a"])] if filters else [])
+                for key in ("helpfulness", "rating"):
+                    params = parse_params({"name": "q", "formats": ["openai_sft"], "feedback_key": key,
+                                           "filters": filters})
+                    shaped = reader.execute(query.build_query(reader, project.id, params)).all()
+                    joined = reader.execute(query._joined_query(reader, project.id, key, conditions)).all()
+                    assert shaped == joined and len(joined) >= 2, (owner.id, filters, key)
+                    compared += len(joined)
+    plain.dispose()
+    assert compared > 60
