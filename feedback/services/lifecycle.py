@@ -147,15 +147,14 @@ def _delete_rows(session: Session, project_id: int, interaction_ids: Sequence[in
     return report
 
 
-def _voted_on(session: Session, project_id: int, feedback_uids: Sequence[str]) -> set[int]:
-    """Interactions that carry feedback given under `feedback_uids` (a snapshot may hold its label or text)."""
+def _revised_on(session: Session, project_id: int, feedback_uids: Sequence[str]) -> set[int]:
+    """Interactions with revisions given under `feedback_uids` (the current rows are in `foreign_feedback`)."""
     found: set[int] = set()
     uids = list(feedback_uids)
     for start in range(0, len(uids), CHUNK):
-        part = uids[start:start + CHUNK]
-        for model in (Feedback, FeedbackRevision):
-            found.update(session.scalars(select(model.interaction_id).where(
-                model.project_id == project_id, model.feedback_uid.in_(part)).distinct()))
+        found.update(session.scalars(select(FeedbackRevision.interaction_id).where(
+            FeedbackRevision.project_id == project_id,
+            FeedbackRevision.feedback_uid.in_(uids[start:start + CHUNK])).distinct()))
     return found
 
 
@@ -166,14 +165,15 @@ def purge(session: Session, project_id: int, interaction_ids: Sequence[int], cli
     commits, then calls `withdrawal.remove_withdrawn_files`."""
     ids = sorted(set(interaction_ids))
     tasks = _delete_tasks(session, project_id, ids, client_for)
-    withdrawn = withdrawal.withdraw(session, project_id, set(ids) | _voted_on(session, project_id,
-                                                                                extra_feedback_uids), reason)
+    foreign = erasure_tasks.foreign_feedback(session, project_id, extra_feedback_uids, ids)
+    # a snapshot may hold the label or text of any interaction the erased feedback was on
+    voted_on = foreign.interactions | _revised_on(session, project_id, extra_feedback_uids)
+    withdrawn = withdrawal.withdraw(session, project_id, set(ids) | voted_on, reason)
     days: set[str] = set(dashboard_rollup.days_of(session, project_id, Feedback.feedback_uid.in_(
         list(extra_feedback_uids)))) if extra_feedback_uids else set()
     for start in range(0, len(ids), CHUNK):
         part = ids[start:start + CHUNK]
         days.update(dashboard_rollup.days_of(session, project_id, Feedback.interaction_id.in_(part)))
-    foreign = erasure_tasks.foreign_feedback(session, project_id, extra_feedback_uids, ids)
     report = _delete_rows(session, project_id, ids, extra_feedback_uids)
     if has_table(session, "ls_annotations"):
         report.annotations += erasure_tasks.drop_compared_annotations(session, project_id, foreign)
