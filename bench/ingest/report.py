@@ -85,7 +85,8 @@ def render(facts: list[tuple[str, str]], server: str, figures: Figures) -> str:
     lines += [f"{name:<24}{value}" for name, value in facts]
     lines.append(f"{'server':<24}{server} (same config for both apps)")
     lines += ["", "single feedback POST vs no-op endpoint (wrk, side by side, alternating rounds); floor: the least a",
-              "durable POST can do on this stack (bench/ingest/floor_app.py: hash auth, pydantic, one SQLite upsert)",
+              "durable POST can do on this stack (bench/ingest/floor_app.py: hash auth, pydantic, one upsert in the",
+              "bench's database)",
               f"{'round':<8}{'no-op req/s':>14}{'feedback req/s':>16}{'ratio':>9}{'floor req/s':>14}{'ratio':>9}"]
     floors = figures.floor_ratios if len(figures.floor_rates) == len(figures.rounds) else []
     for i, ((noop, fb), ratio) in enumerate(zip(figures.rounds, figures.ratios, strict=True), 1):

@@ -104,6 +104,13 @@ def _batch(app: servers.Server, data: fixtures.BenchData, workdir: Path, args: a
     figures.batch_p50_ms, figures.batch_p99_ms = run.p50_ms, run.p99_ms
 
 
+def _floor_db(data: fixtures.BenchData, workdir: Path) -> str:
+    """The floor app writes where the app does: its own SQLite file, or a table in the PostgreSQL bench database."""
+    if data.backend == "sqlite":
+        return str(workdir / "floor.db")
+    return data.database_url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every phase and print the table; non-zero exit only when requests failed."""
     args = _parse_args(argv)
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                     servers.gunicorn("app", "feedback:create_app()", config, env, workdir / "app.log",
                                      "/healthz") as app, \
                     servers.gunicorn("floor", "bench.ingest.floor_app:create_app()", config,
-                                     {"FLOOR_DB": str(workdir / "floor.db")}, workdir / "floor.log", "/floor") as floor:
+                                     {"FLOOR_DB": _floor_db(data, workdir)}, workdir / "floor.log", "/floor") as floor:
                 noop_script, app_script, floor_script = _scripts(data, 0)
                 wrk.run_wrk(noop.base_url + "/noop", noop_script, 2, args.connections)  # warm-up
                 wrk.run_wrk(app.base_url + "/api/v1/feedback", app_script, 2, args.connections)
