@@ -30,8 +30,8 @@ class VersionFilter(BaseModel):
 class DiffQuery(BaseModel):
     """Two versions to compare."""
 
-    a: int = Field(ge=1)
-    b: int = Field(ge=1)
+    a: int = Field(ge=1, le=service.MAX_VERSION)
+    b: int = Field(ge=1, le=service.MAX_VERSION)
 
 
 def _admin() -> int:

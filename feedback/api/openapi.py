@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from feedback.api.spec import ROUTES, RouteSpec
-from feedback.schemas.common import ErrorResponse
+from feedback.schemas.common import MAX_DB_INT, ErrorResponse
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 REF = "#/components/schemas/{model}"
@@ -29,8 +29,9 @@ def _models() -> list[type[BaseModel]]:
 
 
 def _parameters(spec: RouteSpec, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+    integer = {"type": "integer", "minimum": 0, "maximum": MAX_DB_INT}  # what `<int:...>` accepts
     params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "integer" if conv == "int" else "string"}}
+               "schema": dict(integer) if conv == "int" else {"type": "string"}}
               for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", spec.path)]
     if spec.query is not None:
         props = schemas[spec.query.__name__].get("properties", {})

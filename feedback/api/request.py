@@ -45,6 +45,8 @@ def parse_body(model: type[M]) -> M:
 def parse_query(model: type[M]) -> M:
     """The query string validated as `model` (unknown parameters are rejected)."""
     args = request.args.to_dict(flat=True)
+    if any("\x00" in key or "\x00" in value for key, value in args.items()):
+        raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
     unknown = sorted(set(args) - set(model.model_fields))
     if unknown:
         raise ValidationFailed("unknown query parameters", details={"unknown": unknown,

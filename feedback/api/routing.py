@@ -40,8 +40,13 @@ def _base_url() -> str:
     return current_app.config["SETTINGS"].extra.get("public_url") or request.host_url
 
 
+LS_REFUSED = "Validation failed; or Label Studio refused the token or project (`labelstudio_rejected`)"
+LS_INPUT = LS_REFUSED + ", or no Label Studio answers at the connection's URL (`labelstudio_unreachable`)"
+LS_FAILED = "Label Studio could not be reached or failed (`labelstudio_error`); retry later"
+
+
 @route(bp, "/labelstudio/connections", "POST", summary="Connect a Label Studio project", tag="routing",
-       body=ConnectionCreate, responses={201: ConnectionOut})
+       body=ConnectionCreate, responses={201: ConnectionOut}, errors={422: LS_INPUT, 502: LS_FAILED})
 def create_connection():
     """Checks the token, creates the Label Studio project from a template (or attaches to `ls_project_id`)
     and registers the annotation webhook with a generated secret. The token is never returned."""
@@ -68,7 +73,7 @@ def get_connection(connection_id: int):
 
 
 @route(bp, "/labelstudio/connections/<int:connection_id>", "PATCH", summary="Replace a connection's token",
-       tag="routing", body=TokenUpdate, responses={200: ConnectionOut})
+       tag="routing", body=TokenUpdate, responses={200: ConnectionOut}, errors={422: LS_INPUT})
 def update_connection(connection_id: int):
     """The new token is checked against Label Studio before it is stored."""
     project_id = _admin()
@@ -95,7 +100,8 @@ def set_adjudication(connection_id: int):
 
 
 @route(bp, "/labelstudio/connections/<int:connection_id>/webhook", "POST", summary="Re-register the webhook",
-       tag="routing", responses={200: ConnectionOut})
+       tag="routing", responses={200: ConnectionOut},
+       errors={422: LS_REFUSED, 502: LS_FAILED})
 def reregister_webhook(connection_id: int):
     """A new secret replaces the old one (the old webhook is removed from Label Studio)."""
     project_id = _admin()

@@ -21,7 +21,8 @@ UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=200_000)]
-DbInt = Annotated[int, Field(ge=1, le=2**63 - 1)]
+MAX_DB_INT = 2**63 - 1  # the largest value of a BIGINT id column
+DbInt = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 Metadata = Annotated[dict[str, Any], Field(max_length=200)]
 
 

@@ -15,6 +15,11 @@ Template = Literal["response_review", "pairwise", "custom"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+# Label Studio tokens (hex legacy tokens, JWT personal access tokens) are visible ASCII: anything else could not
+# even be sent in an HTTP header, so it is refused here rather than failing in the client.
+LabelStudioToken = Annotated[str, Field(min_length=6, max_length=4000, pattern=r"^[!-~]+$")]
+
+
 class RuleConditions(Strict):
     """Every condition given must hold (AND). Feedback conditions look at current, non-retracted
     end-user feedback on the interaction; interaction conditions at the logged interaction."""
@@ -88,7 +93,7 @@ class ConnectionCreate(Strict):
 
     name: Name
     url: AnyHttpUrl
-    token: Annotated[str, Field(min_length=6, max_length=4000)] = Field(
+    token: LabelStudioToken = Field(
         description="A legacy API token or a personal access token; stored, never returned.")
     template: Template = "response_review"
     label_config: Annotated[str, Field(max_length=200_000)] | None = None
@@ -205,4 +210,4 @@ class AdjudicationUpdate(Strict):
 class TokenUpdate(Strict):
     """A replacement Label Studio token for a connection."""
 
-    token: Annotated[str, Field(min_length=6, max_length=4000)]
+    token: LabelStudioToken

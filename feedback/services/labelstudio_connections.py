@@ -37,13 +37,22 @@ def client_for(connection: LabelStudioConnection, timeout: float = 30.0) -> Labe
     return LabelStudioClient(connection.url, connection_token(connection), timeout=timeout)
 
 
-def _ls_call(action: str, call, *args, **kwargs):
+def _ls_call(action: str, call, *args, caller_url: str | None = None, **kwargs):
+    """Run one Label Studio call; its failures become API errors.
+
+    `caller_url`: the request itself names this Label Studio (a new connection or token): if it cannot be
+    reached, the input is what is wrong (422 `labelstudio_unreachable`), not this service (502).
+    """
     try:
         return call(*args, **kwargs)
     except LabelStudioRejected as exc:
         raise LabelStudioFailed(f"Label Studio refused to {action}: {exc}", status=422,
                                 code="labelstudio_rejected", details={"status": exc.status_code}) from exc
     except LabelStudioError as exc:
+        if caller_url is not None:
+            raise LabelStudioFailed(f"no working Label Studio at {caller_url}: could not {action}: {exc}",
+                                    status=422, code="labelstudio_unreachable",
+                                    details={"url": caller_url}) from exc
         raise LabelStudioFailed(f"Label Studio could not {action}: {exc}") from exc
 
 
@@ -57,8 +66,8 @@ def create_connection(session: Session, project_id: int, body: ConnectionCreate,
             LabelStudioConnection.project_id == project_id, LabelStudioConnection.name == body.name)):
         raise Conflict(f"a Label Studio connection named {body.name!r} already exists", code="connection_exists")
     url = str(body.url).rstrip("/")
-    client = _ls_call("connect", LabelStudioClient, url, body.token)
-    _ls_call("authenticate the token", client.whoami)
+    client = _ls_call("connect", LabelStudioClient, url, body.token, caller_url=url)
+    _ls_call("authenticate the token", client.whoami, caller_url=url)
     if body.ls_project_id is not None:
         _ls_call("find the project", client.get_project, body.ls_project_id)
         ls_project_id = body.ls_project_id
@@ -130,8 +139,8 @@ def set_adjudication(session: Session, connection: LabelStudioConnection, target
 
 def update_token(session: Session, connection: LabelStudioConnection, token: str) -> None:
     """Replace the stored token after checking it against Label Studio."""
-    client = _ls_call("connect", LabelStudioClient, connection.url, token)
-    _ls_call("authenticate the token", client.whoami)
+    client = _ls_call("connect", LabelStudioClient, connection.url, token, caller_url=connection.url)
+    _ls_call("authenticate the token", client.whoami, caller_url=connection.url)
     store_token(connection, token)
     connection.token_kind, connection.updated_at = client.token_kind, utcnow()
     session.flush()

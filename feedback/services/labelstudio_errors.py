@@ -84,5 +84,7 @@ def translate_errors(action: str) -> Iterator[None]:
         raise from_status(action, exc.status_code, exc.body) from exc
     except httpx.TransportError as exc:
         raise LabelStudioUnreachable(f"Label Studio {action} failed: cannot reach server ({exc})") from exc
+    except (httpx.InvalidURL, UnicodeError) as exc:  # e.g. a host name label over 63 characters (IDNA)
+        raise LabelStudioUnreachable(f"Label Studio {action} failed: the address cannot be used ({exc})") from exc
     except json.JSONDecodeError as exc:
         raise LabelStudioUnreachable(f"Label Studio {action} failed: answer was not JSON") from exc

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from feedback.api import _at_most
 from tests.conftest import log_interaction
 
 
@@ -130,3 +134,55 @@ def test_feedback_bad_input_leaves_nothing(client, project):
         assert 400 <= answer.status_code < 500, body
     listed = client.get("/api/v1/feedback?include_retracted=true", headers=project.headers()).get_json()
     assert listed["items"] == []
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/api/v1/jobs/{}"), ("POST", "/api/v1/jobs/{}/retry"), ("GET", "/api/v1/interactions/{}"),
+    ("GET", "/api/v1/labelstudio/connections/{}"), ("PATCH", "/api/v1/routing/rules/{}"),
+    ("DELETE", "/api/v1/routing/rules/{}"), ("GET", "/api/v1/datasets/exports/{}"),
+])
+@pytest.mark.parametrize("number", [2**63, 10**40])
+def test_ids_beyond_the_database_range_are_not_found(client, project, method, path, number):
+    """Found by fuzzing: such ids reached the database, which cannot bind them (500)."""
+    answer = client.open(path.format(number), method=method, json={},
+                         headers=project.headers("ingest" if "interactions" in path else "admin"))
+    _assert_error(answer, 404)
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("token", "tökén-with-accents", "validation_error"),  # could not go into an HTTP header (was a 500)
+    ("token", "two\nlines", "validation_error"),
+    ("url", "http://" + "a" * 64 + ".example", "labelstudio_unreachable"),  # IDNA label too long (was a 500)
+])
+def test_label_studio_connection_input_that_cannot_be_used_is_refused(client, project, field, value, code):
+    body = {"name": "bad-input", "url": "http://127.0.0.1:9", "token": "a-good-token"} | {field: value}
+    answer = client.post("/api/v1/labelstudio/connections", json=body, headers=project.headers("admin"))
+    _assert_error(answer, 422)
+    assert answer.get_json()["error"]["code"] == code
+
+
+@given(st.one_of(st.integers(0, 2**64), st.integers(2**63 - 10**6, 2**63 + 10**6)),
+       st.sampled_from([0, 7, 10, 305, 2**63 - 1]))
+def test_the_id_pattern_accepts_exactly_the_numbers_up_to_its_limit(number, limit):
+    assert bool(re.fullmatch(_at_most(limit), str(number))) == (number <= limit)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/jobs?name=a%00b", "/api/v1/datasets/a%00b/diff?a=1&b=2", "/api/v1/routing/outbox?status=x%00",
+    "/api/v1/datasets/a%00b/versions/1/download",
+])
+def test_nul_in_the_query_or_path_is_refused(client, project, path):
+    """Found by fuzzing on PostgreSQL, whose text columns cannot hold NUL (500)."""
+    assert _assert_error(client.get(path, headers=project.headers("admin")), 422)["code"] == "nul_character"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/datasets/x/versions/2147483648/download",
+                                  "/api/v1/datasets/x/versions/1171608343993020416/download"])
+def test_versions_beyond_the_column_range_are_not_found(client, project, path):
+    _assert_error(client.get(path, headers=project.headers("admin")), 404)
+
+
+def test_diff_versions_beyond_the_column_range_are_invalid(client, project):
+    answer = client.get("/api/v1/datasets/x/diff?a=1&b=4314246188177090136137701026430976",
+                        headers=project.headers("admin"))
+    _assert_error(answer, 422)

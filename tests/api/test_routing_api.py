@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from rq import SimpleWorker
 from sqlalchemy import update
@@ -84,3 +85,17 @@ def test_cli_rules_backfill_outbox_and_bad_input(app, client, project, runner):
     assert bad.exit_code == 2 and "invalid options" in bad.output
     missing = runner.invoke(main, ["routing", "update-rule", "--project", project.slug, "nope", "--priority", "1"])
     assert missing.exit_code == 2 and "no routing rule named" in missing.output
+
+
+def test_a_label_studio_url_that_does_not_answer_is_bad_input_and_stores_nothing(client, project) -> None:
+    admin = project.headers("admin")
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    answer = client.post("/api/v1/labelstudio/connections", headers=admin,
+                         json={"name": "nowhere", "url": url, "token": "some-token-123"})
+    assert answer.status_code == 422, answer.get_json()
+    error = answer.get_json()["error"]
+    assert error["code"] == "labelstudio_unreachable" and error["details"] == {"url": url}
+    assert url in error["message"]
+    assert client.get("/api/v1/labelstudio/connections", headers=admin).get_json()["items"] == []

@@ -36,6 +36,8 @@ EXPORT_JOB = "jobs.export.run_export"
 PARALLEL = hasattr(os, "fork")  # the front stage of a database export runs in a forked reader process
 
 
+MAX_VERSION = 2**31 - 1  # dataset_versions.version is an INTEGER column
+
 def exports_dir(data_dir: Path) -> Path:
     """Where every project's snapshots are written (one folder per project)."""
     return Path(data_dir) / "exports"
@@ -145,6 +147,8 @@ def list_dataset_versions(session: Session, project_id: int, name: str | None = 
 
 def get_version(session: Session, project_id: int, name: str, version: int) -> DatasetVersion:
     """One version; `NotFound` when it does not exist in this project."""
+    if not 1 <= version <= MAX_VERSION:  # no such row, and PostgreSQL could not even compare it with the column
+        raise NotFound(f"dataset {name!r} has no version {version}", details={"name": name, "version": version})
     row = session.scalar(select(DatasetVersion).where(
         DatasetVersion.project_id == project_id, DatasetVersion.name == name, DatasetVersion.version == version))
     if row is None:
