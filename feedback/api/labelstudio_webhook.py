@@ -26,11 +26,12 @@ def receive_webhook(connection_id: int):
     connection = verify_webhook_secret(session, connection_id, request.headers.get(SECRET_HEADER))
     try:
         event = parse_webhook(request.get_data(cache=False))
+        if event.project_id is not None and event.project_id != connection.ls_project_id:
+            raise BadRequest("the event is for another Label Studio project", code="wrong_project",
+                             details={"expected": connection.ls_project_id, "got": event.project_id})
+        result = apply_webhook(session, connection, event)  # normalises the annotation before any write
     except AnnotationPayloadError as exc:
+        session.rollback()
         raise BadRequest(str(exc), code="malformed_webhook", details=exc.details) from exc
-    if event.project_id is not None and event.project_id != connection.ls_project_id:
-        raise BadRequest("the event is for another Label Studio project", code="wrong_project",
-                         details={"expected": connection.ls_project_id, "got": event.project_id})
-    result = apply_webhook(session, connection, event)
     session.commit()
     return result, 200

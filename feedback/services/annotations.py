@@ -11,9 +11,10 @@ so custom configs that use standard tags still normalise.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -32,6 +33,11 @@ class AnnotationPayloadError(ValueError):
         self.details = details or []
 
 
+# Label Studio ids are stored in INTEGER columns: a larger value is a malformed payload, not a database error.
+LsId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class ResultItem(BaseModel):
     """One region/control result inside an annotation."""
 
@@ -46,16 +52,16 @@ class LSAnnotation(BaseModel):
     """The annotation object Label Studio sends (and the SDK returns)."""
 
     model_config = ConfigDict(extra="allow")
-    id: int
+    id: LsId
     result: list[ResultItem] = Field(default_factory=list)
     was_cancelled: bool = False
     ground_truth: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
-    lead_time: float | None = None
-    completed_by: int | None = None
-    task: int | None = None
-    project: int | None = None
+    lead_time: Finite | None = None
+    completed_by: LsId | None = None
+    task: LsId | None = None
+    project: LsId | None = None
 
     @field_validator("completed_by", mode="before")
     @classmethod
@@ -72,16 +78,16 @@ class LSTask(BaseModel):
     """The task object inside a webhook payload (no predictions)."""
 
     model_config = ConfigDict(extra="allow")
-    id: int
+    id: LsId
     data: dict[str, Any] = Field(default_factory=dict)
-    project: int | None = None
+    project: LsId | None = None
 
 
 class DeletedRef(BaseModel):
     """An annotation id listed by ANNOTATIONS_DELETED."""
 
     model_config = ConfigDict(extra="allow")
-    id: int
+    id: LsId
 
 
 class WebhookEvent(BaseModel):
@@ -162,17 +168,29 @@ def _text(value: dict[str, Any]) -> str | None:
     return str(text) if text else None
 
 
+def _rating(value: Any) -> float:
+    """A rating control's value: a finite number (bools and numeric strings are not ratings)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AnnotationPayloadError("a rating must be a finite number", [{"field": "value.rating",
+                                                                            "message": f"got {value!r}"[:200]}])
+    return float(value)
+
+
 def _apply(out: dict[str, Any], item: ResultItem) -> None:
     kind, name, value = item.type.lower(), item.from_name, item.value
     if kind == "choices":
-        choices = [str(c) for c in value.get("choices", [])]
+        raw_choices = value.get("choices", [])
+        if not isinstance(raw_choices, list):
+            raise AnnotationPayloadError("choices must be a list", [{"field": "value.choices",
+                                                                     "message": f"got {type(raw_choices).__name__}"}])
+        choices = [str(c) for c in raw_choices]
         is_verdict = name == "verdict" or (name != "reasons" and choices and set(choices) <= VERDICTS)
         if is_verdict and choices:
             out["verdict"] = choices[0] if choices[0] in VERDICTS else None
         else:
             out["reasons"].extend(c for c in choices if c not in out["reasons"])
     elif kind == "rating" and value.get("rating") is not None:
-        out["rating"] = float(value["rating"])
+        out["rating"] = _rating(value["rating"])
     elif kind == "textarea":
         out["corrected_text"] = _text(value)
     elif kind == "pairwise":
