@@ -25,16 +25,20 @@ def _examples(backend: str) -> int:
 # The key each operation is called with: an ingest key where that is the documented caller, else the admin key,
 # so every operation's validation and handler run (with the wrong key most inputs would stop at the 403).
 INGEST_TAGS = {"feedback", "interactions", "widget"}
+# Operations a browser calls with an interaction's feedback token run once more with that token (and the
+# widget origin): the token path resolves the interaction, checks the origin and rate-limits.
 OPERATIONS = [(path, method.upper(), "ingest" if INGEST_TAGS & set(op.get("tags", ())) else "admin")
               for path, ops in build_document("fuzz")["paths"].items() for method, op in ops.items()]
+OPERATIONS += [(path, method.upper(), "token") for path, ops in build_document("fuzz")["paths"].items()
+               for method, op in ops.items() if {"feedbackToken": []} in op.get("security", [])]
 
 
 @pytest.fixture
 def fuzz_project(app):
     """A project per operation: an operation that revokes keys or erases users cannot starve the next one."""
     keys = make_project(app)
-    log_interaction(app.test_client(), keys, external_id="fuzz-1")
-    return keys
+    token = log_interaction(app.test_client(), keys, external_id="fuzz-1")["feedback_token"]
+    return keys, {"Authorization": f"Bearer {token}", "Origin": keys.origin}
 
 
 @pytest.mark.parametrize(("path", "method", "scope"), OPERATIONS)
@@ -55,7 +59,8 @@ def test_no_server_errors(app, fuzz_project, backend, path, method, scope):
         database=None,
     )
     def check(case):
-        response = case.call(headers=fuzz_project.headers(scope))
+        keys, token_headers = fuzz_project
+        response = case.call(headers=token_headers if scope == "token" else keys.headers(scope))
         case.validate_response(response, checks=[not_a_server_error])
         if response.status_code >= 400:
             assert set(response.json()["error"]) == {"code", "message", "details"}
