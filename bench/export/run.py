@@ -122,7 +122,8 @@ def main() -> None:
     args = parser.parse_args()
     extra = ["--no-near-dedup"] if args.no_near_dedup else []
     print(f"export bench: {args.rows} rows, curation: PII scrub + exact dedup"
-          f"{'' if args.no_near_dedup else ' + MinHash near-dedup'} + splits + pairs", flush=True)
+          f"{'' if args.no_near_dedup else ' + MinHash near-dedup'} + splits "
+          "(neither format holds preference pairs, so none are built)", flush=True)
     work = Path(tempfile.mkdtemp(prefix="fl-bench-export-"))
     try:
         for backend in args.backends.split(","):
