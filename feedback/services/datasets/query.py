@@ -48,6 +48,7 @@ def key_scale(project: Project, key: str) -> tuple[float, float]:
 
 
 def has_annotations(session: Session) -> bool:
+    """Whether the database has the Label Studio annotations table (exports then read annotations too)."""
     return inspect(session.get_bind()).has_table(LSAnnotationRecord.__tablename__)
 
 
