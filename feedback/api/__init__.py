@@ -26,7 +26,7 @@ from feedback.api import (
 from feedback.api.datasets import bp as datasets_bp
 from feedback.api.errors import register_error_handlers
 from feedback.api.labelstudio_webhook import bp as labelstudio_webhook_bp
-from feedback.errors import ValidationFailed
+from feedback.api.request import nul_refused
 from feedback.schemas.common import MAX_DB_INT
 
 BLUEPRINTS = [
@@ -78,7 +78,7 @@ class IdConverter(IntegerConverter):
 def _refuse_nul(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """Path segments (dataset names, end-user ids, ...) reach text columns, which cannot hold NUL on PostgreSQL."""
     if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
-        raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
+        raise nul_refused()
 
 
 def register_blueprints(app: Flask) -> None:

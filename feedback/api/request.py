@@ -22,6 +22,11 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()]
 
 
+def nul_refused() -> ValidationFailed:
+    """The error for text holding NUL, which PostgreSQL text and JSONB columns cannot store (body, query, path)."""
+    return ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
+
+
 def parse_body(model: type[M]) -> M:
     """The JSON body validated as `model`; 400 for malformed JSON, 415 for other types, 422 for bad fields."""
     if not request.is_json:
@@ -31,7 +36,7 @@ def parse_body(model: type[M]) -> M:
     if not raw:
         raise BadRequest("the request body is empty", code="invalid_json")
     if b"\\u0000" in raw and NUL_ESCAPE.search(raw):  # the substring test is a fast filter for the regex
-        raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
+        raise nul_refused()
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -46,7 +51,7 @@ def parse_query(model: type[M]) -> M:
     """The query string validated as `model` (unknown parameters are rejected)."""
     args = request.args.to_dict(flat=True)
     if any("\x00" in key or "\x00" in value for key, value in args.items()):
-        raise ValidationFailed("text may not contain NUL (\\u0000) characters", code="nul_character")
+        raise nul_refused()
     unknown = sorted(set(args) - set(model.model_fields))
     if unknown:
         raise ValidationFailed("unknown query parameters", details={"unknown": unknown,
