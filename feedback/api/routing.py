@@ -73,7 +73,7 @@ def get_connection(connection_id: int):
 
 
 @route(bp, "/labelstudio/connections/<int:connection_id>", "PATCH", summary="Replace a connection's token",
-       tag="routing", body=TokenUpdate, responses={200: ConnectionOut}, errors={422: LS_INPUT})
+       tag="routing", body=TokenUpdate, responses={200: ConnectionOut}, errors={422: LS_REFUSED, 502: LS_FAILED})
 def update_connection(connection_id: int):
     """The new token is checked against Label Studio before it is stored."""
     project_id = _admin()

@@ -139,8 +139,8 @@ def set_adjudication(session: Session, connection: LabelStudioConnection, target
 
 def update_token(session: Session, connection: LabelStudioConnection, token: str) -> None:
     """Replace the stored token after checking it against Label Studio."""
-    client = _ls_call("connect", LabelStudioClient, connection.url, token, caller_url=connection.url)
-    _ls_call("authenticate the token", client.whoami, caller_url=connection.url)
+    client = _ls_call("connect", LabelStudioClient, connection.url, token)  # the stored URL: down is a 502
+    _ls_call("authenticate the token", client.whoami)
     store_token(connection, token)
     connection.token_kind, connection.updated_at = client.token_kind, utcnow()
     session.flush()
