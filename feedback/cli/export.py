@@ -60,6 +60,8 @@ def _pattern(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-near-dedup", is_flag=True, help="Only remove exact duplicates.")
 @click.option("--no-pii", is_flag=True, help="Do not scrub PII.")
 @click.option("--pii-pattern", "pii_patterns", multiple=True, help="Extra PII pattern NAME=REGEX (repeatable).")
+@click.option("--csv-formulas", type=click.Choice(["escape", "keep"]), default="escape", show_default=True,
+              help="CSV cells starting with = + - @ (a spreadsheet would run them): prefix an apostrophe, or keep.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 @fails_cleanly
@@ -77,7 +79,7 @@ def export_command(ctx: click.Context, slug: str, name: str, formats: tuple[str,
            "filters": {k: v for k, v in filters.items() if v not in (None, [])},
            "splits": {"train": train, "validation": validation, "test": test},
            "dedup_near": not opts["no_near_dedup"], "pii": not opts["no_pii"],
-           "pii_patterns": _pattern(opts["pii_patterns"])}
+           "pii_patterns": _pattern(opts["pii_patterns"]), "csv_formulas": opts["csv_formulas"]}
     app = ctx.find_root().obj.app
     with app_session(ctx) as session:
         project = _project(session, slug)

@@ -97,7 +97,8 @@ class _Run:
         self.deduper = Deduper(exact=params.dedup_exact, near=params.dedup_near)
         self.pairer = PairBuilder(tuple(params.pair_origins))
         options = {"name": params.name, "version": version, "license": params.license,
-                   "language": params.language, "row_group_size": params.row_group_size}
+                   "language": params.language, "row_group_size": params.row_group_size,
+                   "csv_formulas": params.csv_formulas}
         self.writers: list[Writer] = [FORMATS[f](tmp, **options) for f in params.formats]
         # pairs are built only for formats that write them (the thumbs pending table costs ~10% of a run)
         self.pairing = any(w.kind == "pairs" for w in self.writers)

@@ -106,6 +106,9 @@ class ExportParams(BaseModel):
     license: str = "other"
     language: list[str] = Field(default_factory=lambda: ["en"])
     row_group_size: int = Field(default=10_000, ge=1_000, le=1_000_000)
+    # CSV cells a spreadsheet would run as a formula (text from end users starting with = + - @ tab or CR):
+    # "escape" prefixes them with an apostrophe (OWASP's advice), "keep" writes the text as it is.
+    csv_formulas: Literal["escape", "keep"] = "escape"
 
     @field_validator("formats")
     @classmethod

@@ -162,3 +162,23 @@ def test_csv_loads_with_header(snapshot: Path) -> None:
             rows = list(csv.DictReader(fh))
         assert loaded[split].num_rows == len(rows)
         assert json.loads(rows[0]["messages"])[1]["role"] == "user"
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_escaped_unless_kept(tmp_path: Path) -> None:
+    """CSV injection: text from end users and models that starts like a formula gets an apostrophe."""
+    payloads = ['=HYPERLINK("http://evil.example","click")', "+1 call me", "-5 degrees", "@SUM(A1:A9)",
+                "\tcmd", "a plain answer"]
+    records = [make_record(i + 1, response=text, conversation=f"csv-{i}", label="good")
+               for i, text in enumerate(payloads)]
+    params = {"name": "csv-guard", "formats": ["csv"], "splits": {"train": 1.0, "validation": 0.0, "test": 0.0},
+              "dedup_near": False, "pii": False}
+    cells = {}
+    for mode in ("escape", "keep"):
+        result = export_snapshot(records, {**params, "csv_formulas": mode}, tmp_path / mode)
+        with open(result.path / "csv" / "train.csv", newline="") as fh:
+            cells[mode] = {int(r["interaction_id"]): r for r in csv.DictReader(fh)}
+        assert result.manifest["params"]["csv_formulas"] == mode
+    for i, text in enumerate(payloads, start=1):
+        assert cells["keep"][i]["response"] == text
+        assert cells["escape"][i]["response"] == (text if text == "a plain answer" else "'" + text)
+        assert cells["escape"][i]["rating"] == cells["keep"][i]["rating"] == "1.0"  # numbers stay numbers

@@ -1,5 +1,8 @@
 """Tabular formats: CSV per split and a Hugging Face dataset folder (Parquet per split + README dataset card).
 
+CSV cells that a spreadsheet would run as a formula are prefixed with an apostrophe unless the export asks to
+keep them (`csv_formulas`): the text comes from end users and models, and a CSV is often opened in Excel.
+
 Parquet is written with a fixed Arrow schema in row groups of `row_group_size` rows: at most one row group per
 split is buffered in memory. The card's YAML header declares each split's file so `load_dataset(<folder>)`
 picks them up without arguments.
@@ -50,6 +53,14 @@ def flat_row(record: Record, split: str) -> dict[str, Any]:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(cell: str) -> str:
+    """`cell` with an apostrophe in front when a spreadsheet would read it as a formula (CSV injection)."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 class CsvWriter(Writer):
     """CSV with a header row; messages, reasons and tags are JSON-encoded cells."""
 
@@ -69,8 +80,11 @@ class CsvWriter(Writer):
         row["created_at"] = row["created_at"].isoformat()
         for key in ("messages", "reasons", "tags"):
             row[key] = dumps(row[key])
+        cells = ["" if row[c] is None else row[c] for c in COLUMNS]
+        if self.options.get("csv_formulas", "escape") == "escape":
+            cells = [escape_formula(c) if isinstance(c, str) else c for c in cells]
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        csv.writer(buffer, lineterminator="\n").writerow(cells)
         self.file(split).write(buffer.getvalue().encode(), 1)
 
 
