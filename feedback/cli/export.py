@@ -89,9 +89,13 @@ def export_command(ctx: click.Context, slug: str, name: str, formats: tuple[str,
         with tqdm(total=total, unit="rows", disable=opts["quiet"], file=click.get_text_stream("stderr")) as bar:
             result = service.run_export(session, project.id, params, app.config["SETTINGS"].data_dir,
                                         progress=bar.update)
-    m = result.manifest
-    counts = m["counts"]
     click.echo(f"exported {result.name} v{result.version} -> {result.path}")
+    _summary(result.manifest)
+
+
+def _summary(m: dict[str, Any]) -> None:
+    """The figures of a snapshot's manifest, a few lines (after `export` and for `datasets show`)."""
+    counts = m["counts"]
     click.echo(f"  scanned {m['source'].get('interactions_scanned', 0)} interactions, "
                f"unresolved {m['source'].get('unresolved', 0)}, filtered out {counts['filtered_out']}, "
                f"duplicates removed {m['dedup']['exact_removed']} exact + {m['dedup']['near_removed']} near")
@@ -126,6 +130,25 @@ def list_command(ctx: click.Context, slug: str, name: str | None) -> None:
                        f"{row.created_at.isoformat()}\t{row.fingerprint[:16]}{withdrawn}")
         if not rows:
             click.echo("no dataset versions yet", err=True)
+
+
+@datasets_group.command("show")
+@click.option("--project", "slug", required=True)
+@click.argument("name")
+@click.argument("version", type=int)
+@click.pass_context
+@fails_cleanly
+def show_command(ctx: click.Context, slug: str, name: str, version: int) -> None:
+    """Show version VERSION of dataset NAME: its parameters and figures, from its manifest (also once withdrawn)."""
+    with app_session(ctx) as session:
+        row, manifest = service.version_manifest(session, _project(session, slug).id, name, version)
+    click.echo(f"{row.name} v{row.version} -> {row.path}  (created {row.created_at.isoformat()})")
+    if row.withdrawn_at is not None:
+        click.echo(f"  WITHDRAWN {row.withdrawn_at.isoformat()} ({row.withdrawn_reason}): only the manifest is kept")
+    params = manifest["params"]
+    filters = {k: v for k, v in params["filters"].items() if v not in (None, [])}
+    click.echo(f"  formats {', '.join(params['formats'])}; filters {filters or 'none'}; seed {params['seed']}")
+    _summary(manifest)
 
 
 @datasets_group.command("diff")

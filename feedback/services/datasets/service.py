@@ -7,6 +7,7 @@ held data erased later is withdrawn (`withdrawal`): still listed, never served a
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -159,6 +160,18 @@ def get_version(session: Session, project_id: int, name: str, version: int) -> D
 def get_available_version(session: Session, project_id: int, name: str, version: int) -> DatasetVersion:
     """One version whose data can be served: `NotFound`, or `DatasetWithdrawn` (410) once withdrawn."""
     return ensure_available(get_version(session, project_id, name, version))
+
+
+def version_manifest(session: Session, project_id: int, name: str,
+                     version: int) -> tuple[DatasetVersion, dict[str, Any]]:
+    """A version's row and its `manifest.json` (kept when the version is withdrawn); `NotFound` when it is gone."""
+    row = get_version(session, project_id, name, version)
+    try:
+        manifest = json.loads((Path(row.path) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise NotFound(f"the manifest of {name} v{version} is missing or unreadable", code="dataset_files_gone",
+                       details={"name": name, "version": version}) from None
+    return row, manifest
 
 
 def version_zip(session: Session, project_id: int, name: str, version: int) -> Path:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from feedback.cli import main
+from feedback.db import get_db
 from feedback.models import DatasetVersion, Project
 from feedback.queue import get_queue, get_redis
 from feedback.services.datasets import query, service
@@ -84,6 +85,19 @@ def test_cli_export_list_and_diff(app, client, project, runner) -> None:
     empty = runner.invoke(main, [*args, "--model", "nope"])
     assert empty.exit_code == 2 and "selection is empty" in empty.output
     assert runner.invoke(main, [*args[:6], "--format", "xml"]).exit_code == 2
+
+    shown = runner.invoke(main, ["datasets", "show", "--project", project.slug, "cli", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert "cli v2 -> " in shown.output and "formats csv, trl_kto" in shown.output
+    assert "'verdicts': ['good']" in shown.output and "train" in shown.output and "PII replaced" in shown.output
+    missing = runner.invoke(main, ["datasets", "show", "--project", project.slug, "cli", "9"])
+    assert missing.exit_code == 2 and "has no version 9" in missing.output
+    with app.app_context():  # a manifest that went missing is a clean error too
+        row = service.get_version(get_db().session(), project.id, "cli", 1)
+        (Path(row.path) / "manifest.json").unlink()
+        get_db().session().rollback()
+    gone = runner.invoke(main, ["datasets", "show", "--project", project.slug, "cli", "1"])
+    assert gone.exit_code == 2 and "manifest of cli v1 is missing" in gone.output
 
 
 def test_api_runs_export_job_with_status_and_download(app, client, project, monkeypatch) -> None:
