@@ -1,7 +1,9 @@
 """Streaming exact and near-duplicate removal with bounded per-row state.
 
 Records arrive in batches. Exact duplicates are found by a 64-bit digest of the label and the normalised
-text (prompt, response, correction). Near duplicates use MinHash over word 3-gram shingles and LSH banding: a record
+text (prompt, response, correction): with near-dedup on, a digest of the text's sequence of word hashes (already
+computed for the shingles; the same text gives the same sequence), otherwise blake2b of the text.
+Near duplicates use MinHash over word 3-gram shingles and LSH banding: a record
 whose band key collides with any band key of an earlier kept record is a near duplicate. The label is mixed into
 every key, so the same prompt answered once well and once badly is never "deduplicated" into one side.
 
@@ -143,13 +145,20 @@ class Deduper:
         last_word = np.searchsorted(ends, np.cumsum(sizes + 1) - 1)  # the space after each text
         return tok, np.diff(last_word, prepend=-1)
 
-    def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """64-bit word k-gram hashes and their owning row (a row shorter than k words has one shingle: all of it)."""
+    def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """64-bit word k-gram hashes and their owning row (a row shorter than k words has one shingle: all of it),
+        and a 64-bit digest of each row's whole word sequence (the exact-duplicate key, before the label)."""
         k = self.shingle
         tok, lengths = self._words(texts)
         row_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=row_offsets[1:])
         own = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        # every row has at least one word (an empty text is one empty word), so reduceat sees no empty segment
+        position = np.arange(tok.size) - row_offsets[own]
+        longest = int(lengths.max()) if lengths.size else 0
+        terms = tok * (self._powers if longest <= self._powers.size else _powers(longest))[position]
+        digests = _fmix(np.add.reduceat(terms, row_offsets[:-1]) + lengths.astype(np.uint64) * _GOLDEN) \
+            if tok.size else np.zeros(0, dtype=np.uint64)
         # k-grams at every token position (those straddling two rows are masked out below)
         count = max(tok.size - k + 1, 0)
         combined = np.full(count, self._seed, dtype=np.uint64)
@@ -172,11 +181,11 @@ class Deduper:
                 value = (value * int(_GOLDEN) + word) & 0xFFFFFFFFFFFFFFFF
             extra.append(value)
         values = np.concatenate([combined[valid], np.asarray(extra, dtype=np.uint64)])
-        return _fmix(values), np.concatenate([own[:count][valid], short])
+        return _fmix(values), np.concatenate([own[:count][valid], short]), digests
 
-    def _signatures(self, texts: Sequence[str]) -> np.ndarray:
-        """Densified one-permutation MinHash signatures, shape (len(texts), num_perm)."""
-        values, rows = self._shingles(texts)
+    def _signatures(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Densified one-permutation MinHash signatures, shape (len(texts), num_perm), and the rows' digests."""
+        values, rows, digests = self._shingles(texts)
         m = self.num_perm
         bins = ((values >> _S32) * np.uint64(m)) >> _S32
         flat = np.full(len(texts) * m, _EMPTY, dtype=np.uint64)
@@ -189,7 +198,7 @@ class Deduper:
                 fill = (sig[:, col] == _EMPTY) & (sig[:, nxt] != _EMPTY)
                 sig[fill, col] = sig[fill, nxt]
                 distance[fill, col] = distance[fill, nxt] + np.uint64(1)
-        return sig | (distance << _S32)
+        return sig | (distance << _S32), digests
 
     def _band_keys_for(self, sig: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         banded = sig.reshape(sig.shape[0], self.bands, sig.shape[1] // self.bands)
@@ -203,15 +212,19 @@ class Deduper:
         keys of every record (a record's keys depend on its own text and label only)."""
         texts = [dedup_text(r) for r in records]
         digests = keys = None
-        if self.exact:
+        if self.near:
+            labels = [r.label for r in records]
+            chunks = [(i, *self._signatures(texts[i:i + _ROWS])) for i in range(0, len(texts), _ROWS)]
+            keys = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64)] + [
+                self._band_keys_for(sig, labels[i:i + _ROWS]) for i, sig, _ in chunks])
+            if self.exact:  # the word hashes are at hand: a digest of the word sequence, the label mixed in
+                text_digests = np.concatenate([np.zeros(0, dtype=np.uint64)] + [d for _, _, d in chunks])
+                bad = np.fromiter((label == "bad" for label in labels), dtype=bool, count=len(labels))
+                digests = _fmix(text_digests ^ np.where(bad, _C1, _C2))
+        elif self.exact:
             blake = hashlib.blake2b
             digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
                                    for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
-        if self.near:
-            labels = [r.label for r in records]
-            keys = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64)] + [
-                self._band_keys_for(self._signatures(texts[i:i + _ROWS]), labels[i:i + _ROWS])
-                for i in range(0, len(texts), _ROWS)])
         return digests, keys
 
     def keep_mask(self, records: Sequence[Record], prepared: Prepared | None = None) -> list[bool]:
