@@ -94,16 +94,17 @@ def _fetched(result: Any, size: int) -> Iterator[list[Any]]:
         fetcher.join()
 
 
-def _groups(result: Any, counts: dict[str, int], ahead: bool,
-            size: int) -> Iterator[tuple[Any, list[Any] | None]]:
-    """Consecutive signal rows of one interaction as (first row, further rows or None); counts the rows.
+def _cursor_partitions(cursor: Any, size: int) -> Iterator[list[Any]]:
+    """The DBAPI cursor's rows, `size` at a time, as the driver's plain tuples."""
+    while rows := cursor.fetchmany(size):
+        yield rows
 
-    Rows are fetched `size` at a time; `ahead`: through `_fetched` (PostgreSQL, where the wait for the server is
-    worth overlapping).
-    """
+
+def _groups(partitions: Iterator[list[Any]], counts: dict[str, int]) -> Iterator[tuple[Any, list[Any] | None]]:
+    """Consecutive signal rows of one interaction as (first row, further rows or None); counts the rows."""
     current: Any = None
     more: list[Any] | None = None  # further signal rows of the current interaction (rare)
-    for partition in _fetched(result, size) if ahead else result.partitions(size):
+    for partition in partitions:
         counts["signals"] += len(partition)
         for row in partition:
             if current is not None:
@@ -125,12 +126,18 @@ def _stream(connection: Connection, session: Session, project: Project, params: 
     query = build_query(session, project.id, params)
     stats.update({"interactions_scanned": 0, "unresolved": 0, "signals": 0, "feedback_key": params.feedback_key,
                   "annotations_included": has_annotations(session)})
-    ahead = connection.dialect.name == "postgresql"
-    size = AHEAD_PER if ahead else YIELD_PER  # also the driver's fetch size: SQLAlchemy buffers that many rows
-    result = connection.execute(query, execution_options={"yield_per": size, "stream_results": True})
+    if connection.dialect.name == "postgresql":  # a named cursor, read a partition ahead (see `_fetched`)
+        result = connection.execute(query, execution_options={"yield_per": AHEAD_PER, "stream_results": True})
+        partitions = _fetched(result, AHEAD_PER)
+    else:
+        # SQLite steps its cursor only as rows are fetched, so the plain DBAPI cursor streams: its tuples hold
+        # the same values as SQLAlchemy's rows (no column here has a result processor on SQLite) without the
+        # ~1 us a row of building `Row` objects, in the reader process that limits SQLite exports.
+        result = connection.execute(query)
+        partitions = _cursor_partitions(result.cursor, YIELD_PER)
     counts = {"signals": 0}
     scanned = unresolved = 0
-    for first, more in _groups(result, counts, ahead, size):
+    for first, more in _groups(partitions, counts):
         scanned += 1
         record = record_from_rows(first, more, scale)
         if record is None:
