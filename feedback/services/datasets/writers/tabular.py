@@ -39,6 +39,12 @@ SCHEMA = pa.schema([
     ("reasons", pa.list_(pa.string())), ("tags", pa.list_(pa.string())), ("extra", pa.string()),
 ])
 
+# Columns with few distinct values get Parquet dictionary pages; trying a dictionary on unique texts (responses,
+# messages, ids) costs write time and gives up anyway. On the bench data: files 2% smaller, the write step 9%
+# faster on its own (too little to show in an export's wall time).
+DICTIONARY_COLUMNS = ["split", "model", "model_version", "label", "rating", "label_provenance", "agreement",
+                      "messages.list.element.role", "reasons.list.element", "tags.list.element"]
+
 
 def flat_row(record: Record, split: str) -> dict[str, Any]:
     """All columns of a record as Python values (messages as dicts, lists kept as lists)."""
@@ -155,7 +161,8 @@ class HfDatasetWriter(Writer):
         if writer is None:
             path = self.root / self.name / "data" / f"{split}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            writer = self._writers[split] = pq.ParquetWriter(path, SCHEMA, compression="zstd")
+            writer = self._writers[split] = pq.ParquetWriter(path, SCHEMA, compression="zstd",
+                                                             use_dictionary=DICTIONARY_COLUMNS)
         writer.write_table(self._table(records, split), row_group_size=self.row_group_size)
         self._counts[split] = self._counts.get(split, 0) + len(records)
         del self._buffers[split]
