@@ -137,10 +137,7 @@ class _Run:
 
     def abort(self) -> None:
         for writer in self.writers:
-            for handle in writer.files.values():
-                handle.close()
-            for parquet in getattr(writer, "_writers", {}).values():
-                parquet.close()
+            writer.abort()
         self.index.close()
 
     def manifest(self, version: int, files: list[FileInfo], source: dict[str, Any]) -> dict[str, Any]:

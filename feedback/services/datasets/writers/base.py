@@ -195,6 +195,11 @@ class Writer:
             infos.append(self.files[split].close())
         return infos
 
+    def abort(self) -> None:
+        """Close every file without finishing it (the export failed; its build directory is discarded)."""
+        for handle in self.files.values():
+            handle.close()
+
 
 class JsonArrayWriter(Writer):
     """Streams a JSON array (`[\\n row,\\n row\\n]`) per split, for tools that do not read JSONL."""

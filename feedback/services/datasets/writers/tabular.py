@@ -167,6 +167,12 @@ class HfDatasetWriter(Writer):
         self._counts[split] = self._counts.get(split, 0) + len(records)
         del self._buffers[split]
 
+    def abort(self) -> None:
+        """Close the Parquet writers and files without finishing them (the export failed)."""
+        for parquet in self._writers.values():
+            parquet.close()
+        super().abort()
+
     def close(self) -> list[FileInfo]:
         infos = []
         for split in SPLITS:
