@@ -7,7 +7,6 @@ held data erased later is withdrawn (`withdrawal`): still listed, never served a
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -26,11 +25,13 @@ from feedback.errors import Conflict, NotFound
 from feedback.models import AuditEvent, DatasetVersion, Feedback, Interaction, JobRecord, Project
 from feedback.queue import enqueue
 from feedback.services.datasets.diff import diff_snapshots
+from feedback.services.datasets.errors import DatasetError
 from feedback.services.datasets.export import ExportResult, export_snapshot
 from feedback.services.datasets.params import ExportParams, parse_params
 from feedback.services.datasets.prefetch import RecordSource
 from feedback.services.datasets.records import Record
 from feedback.services.datasets.source import stream_records
+from feedback.services.datasets.versions import load_manifest
 from feedback.services.datasets.withdrawal import ensure_available, lists_erased, lock_project, remove_withdrawn_files
 
 EXPORT_JOB = "jobs.export.run_export"
@@ -167,8 +168,8 @@ def version_manifest(session: Session, project_id: int, name: str,
     """A version's row and its `manifest.json` (kept when the version is withdrawn); `NotFound` when it is gone."""
     row = get_version(session, project_id, name, version)
     try:
-        manifest = json.loads((Path(row.path) / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = load_manifest(Path(row.path))
+    except DatasetError:
         raise NotFound(f"the manifest of {name} v{version} is missing or unreadable", code="dataset_files_gone",
                        details={"name": name, "version": version}) from None
     return row, manifest
