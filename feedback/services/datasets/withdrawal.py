@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -56,6 +56,19 @@ def ensure_available(row: DatasetVersion) -> DatasetVersion:
     return row
 
 
+def _index_ids(index: Path) -> Iterator[int]:
+    """The interaction ids a snapshot index lists, in file order (none when the index is missing)."""
+    try:
+        with open(index, encoding="utf-8") as fh:
+            fh.readline()  # header
+            for line in fh:
+                head = line.split("\t", 1)[0]
+                if head.isdigit():
+                    yield int(head)
+    except FileNotFoundError:
+        return
+
+
 def lists_any(index: Path, ids: set[int]) -> bool:
     """Whether the snapshot index `index` lists one of `ids` (streamed; a missing index lists nothing).
 
@@ -65,20 +78,11 @@ def lists_any(index: Path, ids: set[int]) -> bool:
     if not ids:
         return False
     highest = max(ids)
-    try:
-        with open(index, encoding="utf-8") as fh:
-            fh.readline()  # header
-            for line in fh:
-                head = line.split("\t", 1)[0]
-                if not head.isdigit():
-                    continue
-                ident = int(head)
-                if ident in ids:
-                    return True
-                if ident > highest:
-                    return False
-    except FileNotFoundError:
-        return False
+    for ident in _index_ids(index):
+        if ident in ids:
+            return True
+        if ident > highest:
+            return False
     return False
 
 
@@ -122,21 +126,14 @@ def withdraw(session: Session, project_id: int, interaction_ids: Iterable[int], 
 
 def lists_erased(session: Session, project_id: int, index: Path) -> bool:
     """Whether a snapshot index lists an interaction that no longer exists (erased while it was exported)."""
-    try:
-        with open(index, encoding="utf-8") as fh:
-            fh.readline()
-            chunk: list[int] = []
-            for line in fh:
-                head = line.split("\t", 1)[0]
-                if head.isdigit():
-                    chunk.append(int(head))
-                if len(chunk) >= _CHUNK:
-                    if _missing(session, project_id, chunk):
-                        return True
-                    chunk = []
-            return bool(chunk) and _missing(session, project_id, chunk)
-    except FileNotFoundError:
-        return False
+    chunk: list[int] = []
+    for ident in _index_ids(index):
+        chunk.append(ident)
+        if len(chunk) >= _CHUNK:
+            if _missing(session, project_id, chunk):
+                return True
+            chunk = []
+    return bool(chunk) and _missing(session, project_id, chunk)
 
 
 def _missing(session: Session, project_id: int, ids: list[int]) -> bool:
