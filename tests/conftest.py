@@ -8,6 +8,7 @@ share one migrated database without seeing each other's rows.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -129,6 +130,13 @@ class ProjectKeys:
         if scope == "widget":
             headers["Origin"] = self.origin
         return headers
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def make_project(app: Flask, origin: str = "https://chat.example.com") -> ProjectKeys:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _curl_lines(port: int, data_dir: Path) -> list[str]:
@@ -34,7 +29,7 @@ def _curl_lines(port: int, data_dir: Path) -> list[str]:
 def test_run_command_serves_the_readme_walkthrough(tmp_path, backend):
     if backend != "sqlite":
         pytest.skip("the run command uses the embedded default; checked once, in the SQLite run")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "FEEDBACK_SECRET_KEY")}
     env["FEEDBACK_DATA_DIR"] = str(tmp_path)
     demo = subprocess.Popen([sys.executable, "-m", "feedback.cli", "demo", "--no-labelstudio", "--port", str(port),

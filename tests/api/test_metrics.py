@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from feedback.db import get_db, utcnow
 from feedback.logging_setup import JsonFormatter
 from feedback.models import JobRecord, LabelStudioConnection, OutboxItem
 from feedback.queue import get_redis, queue_name
-from tests.conftest import ProjectKeys, log_interaction
+from tests.conftest import ProjectKeys, free_port, log_interaction
 
 
 def scrape(client: FlaskClient) -> dict[str, dict[tuple, float]]:
@@ -129,15 +128,9 @@ def test_request_id_is_echoed_or_generated_and_logged(client: FlaskClient, caplo
     assert line["level"] == "info" and line["duration_ms"] >= 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_gunicorn_workers_share_counters_through_the_multiprocess_dir(tmp_path: Path,
                                                                       cli_env: dict[str, str]) -> None:
-    port = _free_port()
+    port = free_port()
     multiproc = tmp_path / "prom"
     multiproc.mkdir()
     env = {**os.environ, **cli_env, "PROMETHEUS_MULTIPROC_DIR": str(multiproc), "FEEDBACK_LOG_LEVEL": "WARNING"}

@@ -23,13 +23,8 @@ from feedback.config import Settings
 from feedback.db import get_db
 from feedback.models import LabelStudioConnection
 from feedback.services import migrations, projects
+from tests.conftest import free_port
 from tests.databases import PG_ADMIN_URL
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_port(port: int, timeout: float = 10) -> None:
@@ -130,7 +125,7 @@ def own_redis() -> Iterator[RedisServer]:
     """A Redis server only this test uses."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
-    server = RedisServer(_free_port())
+    server = RedisServer(free_port())
     server.start()
     yield server
     server.stop()
@@ -159,7 +154,7 @@ def proxied_postgres() -> Iterator[tuple[str, TcpProxy]]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    proxy = TcpProxy(_free_port(), ("127.0.0.1", int(base.rsplit(":", 1)[1])))
+    proxy = TcpProxy(free_port(), ("127.0.0.1", int(base.rsplit(":", 1)[1])))
     try:
         migrations.upgrade(f"{base}/{name}")
         proxy.start()
@@ -200,7 +195,7 @@ def test_readyz_fails_while_the_sqlite_file_is_gone_and_recovers(settings: Setti
 
 @pytest.mark.labelstudio
 def test_readyz_checks_configured_labelstudio_servers(settings: Settings, own_database: str, labelstudio) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     app = create_app(settings.with_overrides(database_url=own_database))
     with app.app_context():
         session = get_db().session()

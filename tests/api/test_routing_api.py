@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 from rq import SimpleWorker
 from sqlalchemy import update
@@ -13,7 +12,7 @@ from feedback.cli import main
 from feedback.db import get_db
 from feedback.models import OutboxItem
 from feedback.queue import enqueue, get_redis, queue_name
-from tests.conftest import log_interaction
+from tests.conftest import free_port, log_interaction
 from tests.routing_helpers import add_connection, add_rule
 
 
@@ -89,9 +88,7 @@ def test_cli_rules_backfill_outbox_and_bad_input(app, client, project, runner):
 
 def test_a_label_studio_url_that_does_not_answer_is_bad_input_and_stores_nothing(client, project) -> None:
     admin = project.headers("admin")
-    with socket.socket() as probe:  # a loopback port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     answer = client.post("/api/v1/labelstudio/connections", headers=admin,
                          json={"name": "nowhere", "url": url, "token": "some-token-123"})
     assert answer.status_code == 422, answer.get_json()
