@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ def mostly(valid: st.SearchStrategy[Any], junk: st.SearchStrategy[Any] = JSON) -
 
 
 BIG = st.integers(-(2**70), 2**70)
-STAMPS = st.datetimes(timezones=st.just(__import__("datetime").timezone.utc)).map(lambda d: d.isoformat())
+STAMPS = st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat())
 RESULT_ITEM = st.one_of(
     st.fixed_dictionaries({"from_name": st.just("verdict"), "to_name": st.just("response"), "type": st.just("choices"),
                            "value": mostly(st.fixed_dictionaries({"choices": st.lists(
