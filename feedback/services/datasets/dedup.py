@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from feedback.services.datasets.dedup_texts import batch_texts, dedup_text, joined_texts
 from feedback.services.datasets.keyset import SortedKeySet
 from feedback.services.datasets.records import Record
 
@@ -51,25 +52,6 @@ def _fmix(x: np.ndarray) -> np.ndarray:
     x *= _C2
     x ^= x >> _S33
     return x
-
-
-def dedup_text(record: Record) -> str:
-    """The normalised text two records must share to be duplicates (prompt + answer; the label is keyed apart).
-
-    Lower-cased, whitespace runs collapsed to one space (`str.split()` uses the same Unicode whitespace
-    set as the regex `\\s`), ends stripped. ASCII text without tabs, newlines, double or edge spaces inside its
-    parts is already normalised once the parts are joined with spaces (checked, not assumed).
-    """
-    parts = [f"{m.role}: {m.content}" for m in record.messages]
-    parts.append(record.response)
-    if record.correction:
-        parts.append(record.correction)
-    joined = " ".join(p for p in parts if p).lower()  # an empty part only adds separators `split` drops
-    # printable ASCII has no whitespace but the space (tabs, newlines and \x1c-\x1f are control characters)
-    if joined.isascii() and joined.isprintable() and "  " not in joined and joined[:1] != " " \
-            and joined[-1:] != " ":
-        return joined
-    return " ".join(joined.split())
 
 
 def _string_hashes(strings: pa.Array, powers: np.ndarray, trailing: int = 0) -> np.ndarray:
@@ -124,35 +106,33 @@ class Deduper:
         self._band_keys = SortedKeySet()
         self.removed = {"exact": 0, "near": 0}
         if near:  # set up Arrow's compute kernels now (~30 MB), so a forked export reader shares those pages
-            self._signatures(["warm up"])
+            self._signatures(*joined_texts(["warm up"]))
 
-    def _words(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _words(self, data: bytes, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hash of every word of every text (`text.split(" ")`, in order) and each text's word count.
 
-        The texts are joined with a space after each, so every space ends a word: the words (each with its
-        space) are slices of that one buffer, interned by Arrow without splitting the texts into lists.
+        `data` is the texts joined with one space after each (`sizes`: their byte lengths), so every space ends a
+        word: the words (each with its space) are slices of that one buffer, interned by Arrow without splitting
+        the texts into lists.
         """
-        joined = " ".join(texts)
-        data = (joined + " ").encode()
         ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
         offsets = np.zeros(ends.size + 1, dtype=np.int64)
         np.add(ends, 1, out=offsets[1:])
         words = pa.LargeStringArray.from_buffers(ends.size, pa.py_buffer(offsets), pa.py_buffer(data))
         encoded = pc.dictionary_encode(words)
         tok = _string_hashes(encoded.dictionary, self._powers, trailing=1)[encoded.indices.to_numpy()]
-        sizes = np.fromiter(map(len, texts) if joined.isascii() else (len(t.encode()) for t in texts),
-                            dtype=np.int64, count=len(texts))
         last_word = np.searchsorted(ends, np.cumsum(sizes + 1) - 1)  # the space after each text
         return tok, np.diff(last_word, prepend=-1)
 
-    def _shingles(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _shingles(self, data: bytes, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """64-bit word k-gram hashes and their owning row (a row shorter than k words has one shingle: all of it),
         and a 64-bit digest of each row's whole word sequence (the exact-duplicate key, before the label)."""
         k = self.shingle
-        tok, lengths = self._words(texts)
-        row_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        rows = sizes.size
+        tok, lengths = self._words(data, sizes)
+        row_offsets = np.zeros(rows + 1, dtype=np.int64)
         np.cumsum(lengths, out=row_offsets[1:])
-        own = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        own = np.repeat(np.arange(rows, dtype=np.int64), lengths)
         # every row has at least one word (an empty text is one empty word), so reduceat sees no empty segment
         position = np.arange(tok.size) - row_offsets[own]
         longest = int(lengths.max()) if lengths.size else 0
@@ -183,14 +163,15 @@ class Deduper:
         values = np.concatenate([combined[valid], np.asarray(extra, dtype=np.uint64)])
         return _fmix(values), np.concatenate([own[:count][valid], short]), digests
 
-    def _signatures(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Densified one-permutation MinHash signatures, shape (len(texts), num_perm), and the rows' digests."""
-        values, rows, digests = self._shingles(texts)
+    def _signatures(self, data: bytes, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Densified one-permutation MinHash signatures, shape (rows, num_perm), and the rows' digests, of the
+        texts in `data` (see `_words`)."""
+        values, rows, digests = self._shingles(data, sizes)
         m = self.num_perm
         bins = ((values >> _S32) * np.uint64(m)) >> _S32
-        flat = np.full(len(texts) * m, _EMPTY, dtype=np.uint64)
+        flat = np.full(sizes.size * m, _EMPTY, dtype=np.uint64)
         np.minimum.at(flat, rows * m + bins.astype(np.int64), values & _MASK32)
-        sig = flat.reshape(len(texts), m)
+        sig = flat.reshape(sizes.size, m)
         distance = np.zeros(sig.shape, dtype=np.uint64)
         for _ in range(2):  # an empty bin takes the nearest non-empty bin to its right (circularly)
             for col in range(m - 1, -1, -1):
@@ -210,11 +191,14 @@ class Deduper:
     def prepare(self, records: Sequence[Record]) -> Prepared:
         """The stateless part of `keep_mask` (may run in another process): the exact digests and the LSH band
         keys of every record (a record's keys depend on its own text and label only)."""
-        texts = [dedup_text(r) for r in records]
         digests = keys = None
         if self.near:
             labels = [r.label for r in records]
-            chunks = [(i, *self._signatures(texts[i:i + _ROWS])) for i in range(0, len(texts), _ROWS)]
+            data, sizes = batch_texts(records)
+            starts = np.zeros(sizes.size + 1, dtype=np.int64)  # byte offset of each text (and of the end)
+            np.cumsum(sizes + 1, out=starts[1:])
+            chunks = [(i, *self._signatures(data[starts[i]:starts[min(i + _ROWS, sizes.size)]], sizes[i:i + _ROWS]))
+                      for i in range(0, sizes.size, _ROWS)]
             keys = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64)] + [
                 self._band_keys_for(sig, labels[i:i + _ROWS]) for i, sig, _ in chunks])
             if self.exact:  # the word hashes are at hand: a digest of the word sequence, the label mixed in
@@ -222,6 +206,7 @@ class Deduper:
                 bad = np.fromiter((label == "bad" for label in labels), dtype=bool, count=len(labels))
                 digests = _fmix(text_digests ^ np.where(bad, _C1, _C2))
         elif self.exact:
+            texts = [dedup_text(r) for r in records]
             blake = hashlib.blake2b
             digests = np.fromiter((int.from_bytes(blake(f"{r.label}\n{t}".encode(), digest_size=8).digest(), "big")
                                    for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
