@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from itertools import accumulate
+
+import numpy as np
 
 from feedback.services.datasets.errors import DatasetError
 from feedback.services.datasets.records import Message, PairwiseJudgement, Record
@@ -137,27 +137,30 @@ class PiiScrubber:
         """`scrub_record` of each record; records the screen proves clean are returned as they are."""
         if not self.enabled or len(self.kinds) > len(_BUILTIN):
             return [self.scrub_record(r) for r in records]
-        texts: list[str] = []
-        ends: list[int] = []  # ends[i]: number of texts up to and including record i
-        for record in records:
-            texts.extend([m.content for m in record.messages])
-            texts.append(record.response)
-            if record.correction is not None:
-                texts.append(record.correction)
-            if record.pairwise:
-                texts.extend([j.other_response for j in record.pairwise])
-            ends.append(len(texts))
+        # every text of the batch, by field, with the index of the record it belongs to
+        texts = [m.content for r in records for m in r.messages]
+        owners = [np.repeat(np.arange(len(records)), [len(r.messages) for r in records])]
+        texts += [r.response for r in records]
+        owners.append(np.arange(len(records)))
+        extra = [(i, r.correction) for i, r in enumerate(records) if r.correction is not None]
+        extra += [(i, j.other_response) for i, r in enumerate(records) if r.pairwise for j in r.pairwise]
+        if extra:
+            texts += [text for _, text in extra]
+            owners.append(np.fromiter((i for i, _ in extra), dtype=np.int64, count=len(extra)))
+        owner = np.concatenate(owners)
         joined = "\0".join(texts)
         flagged: set[int] = set()
         if not joined.isascii():  # non-ASCII digits also match `\d`: such texts are not screened
-            for index, text in enumerate(texts):
-                if not text.isascii():
-                    flagged.add(bisect_right(ends, index))
-            texts = [t if t.isascii() else "" for t in texts]
+            foreign = [i for i, text in enumerate(texts) if not text.isascii()]
+            flagged.update(owner[foreign].tolist())
+            for i in foreign:
+                texts[i] = ""
             joined = "\0".join(texts)
-        starts = [0, *accumulate(len(t) + 1 for t in texts)]
-        for position in _hits(joined.encode("ascii").translate(_CLASSES)):
-            flagged.add(bisect_right(ends, bisect_right(starts, position) - 1))
+        hits = np.fromiter(_hits(joined.encode("ascii").translate(_CLASSES)), dtype=np.int64)
+        if hits.size:
+            starts = np.zeros(len(texts), dtype=np.int64)  # where each text begins in `joined`
+            np.cumsum(np.fromiter(map(len, texts[:-1]), dtype=np.int64, count=len(texts) - 1) + 1, out=starts[1:])
+            flagged.update(owner[np.searchsorted(starts, hits, side="right") - 1].tolist())
         return [self.scrub_record(r) if i in flagged else r for i, r in enumerate(records)]
 
     def scrub_record(self, record: Record) -> Record:

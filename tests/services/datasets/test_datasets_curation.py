@@ -15,7 +15,7 @@ from feedback.services.datasets.errors import DatasetError
 from feedback.services.datasets.export import export_snapshot
 from feedback.services.datasets.labels import resolve_label
 from feedback.services.datasets.pii import PiiScrubber, luhn_valid
-from feedback.services.datasets.records import FeedbackSignal
+from feedback.services.datasets.records import FeedbackSignal, PairwiseJudgement
 from feedback.services.datasets.splits import Splitter
 
 pytestmark = pytest.mark.once  # backend-independent: runs in the SQLite pass only
@@ -129,7 +129,9 @@ def test_batch_pii_screen_changes_nothing_it_skips() -> None:
     texts = [planted, "plain words only", "account123 billing456 order7.", "time 12:30:45", "ünïcödé 555 1234",
              "", "a:b", "x" * 50 + "1-2", "nothing: here"] + planted.split(", ")
     records = [make_record(i, prompt=texts[i % len(texts)], response=texts[(i * 7) % len(texts)] + " ok",
-                           correction=texts[(i * 3) % len(texts)] or None) for i in range(1, 60)]
+                           correction=texts[(i * 3) % len(texts)] or None,
+                           pairwise=tuple(PairwiseJudgement(texts[(i * j) % len(texts)], "this") for j in range(i % 3)))
+               for i in range(1, 60)]
     one, batch = PiiScrubber(), PiiScrubber()
     assert batch.scrub_batch(records) == [one.scrub_record(r) for r in records]
     assert batch.figures() == one.figures() and one.figures()["phone"] > 0
