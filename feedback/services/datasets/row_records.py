@@ -59,9 +59,12 @@ def _stamp(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         if len(value) == _FAST_STAMP and value[10] == " " and value[19] == ".":  # the stored form: parse in C
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return datetime.fromisoformat(value + "+00:00")  # tzinfo is UTC (`.replace` would cost 1.4 us more)
         value = _PARSE_STAMP(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    zone = value.tzinfo
+    if zone is UTC:  # psycopg's own datetimes in a UTC session (see `source`)
+        return value
+    return value.replace(tzinfo=UTC) if zone is None else value.astimezone(UTC)
 
 
 def _score(score: Any, rating: Any, verdict: Any, scale: tuple[float, float]) -> tuple[Any, float, float]:

@@ -103,7 +103,10 @@ def _server_cursor(connection: Connection, query: Any) -> Any:
     datetimes, expanded IN lists), which psycopg adapts as SQLAlchemy would.
     """
     compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    cursor = connection.connection.dbapi_connection.cursor(name="feedback_export")  # type: ignore[union-attr]
+    dbapi = connection.connection.dbapi_connection
+    # timestamps then arrive with psycopg's `timezone.utc`, which records keep as is (no `astimezone` per row)
+    dbapi.execute("SET LOCAL timezone = 'UTC'")  # type: ignore[union-attr]
+    cursor = dbapi.cursor(name="feedback_export")  # type: ignore[union-attr]
     cursor.itersize = AHEAD_PER
     cursor.execute(str(compiled), compiled.params)
     return cursor
