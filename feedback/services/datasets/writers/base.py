@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -86,25 +86,37 @@ _EXTRA = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
 
 
 _EXTRA_MEMO: dict[tuple[tuple[str, str], ...], str] = {}
+_EXTRA_BY_OBJECT: dict[int, tuple[Mapping[str, object], str]] = {}
+_MEMO_SIZE = 10_000
 
 
 def extra_json(record: Record) -> str:
     """The record's metadata as the `extra` JSON text: `json.dumps(sort_keys=True, ensure_ascii=False,
     default=str)`, through one reused encoder (`json.dumps` builds a new one per call for these options).
 
-    Metadata of only string keys and values repeats a lot (channel, app, locale): those texts are memoised,
-    keyed by the items (strings only, so `1`, `1.0` and `True` can never share an entry).
+    Records never mutate their metadata and share one dict for repeated metadata (the reader decodes each
+    text once, and a pickled batch keeps them shared), so the text is first looked up by the dict itself (the
+    memo holds the dict, so its id cannot be reused meanwhile). Metadata of only string keys and values repeats
+    a lot (channel, app, locale): those texts are also memoised by the items (strings only, so `1`, `1.0` and
+    `True` can never share an entry).
     """
     meta = record.metadata
+    known = _EXTRA_BY_OBJECT.get(id(meta))
+    if known is not None and known[0] is meta:
+        return known[1]
     if all(type(k) is str and type(v) is str for k, v in meta.items()):
         key = tuple(meta.items())
         text = _EXTRA_MEMO.get(key)
         if text is None:
-            if len(_EXTRA_MEMO) >= 10_000:
+            if len(_EXTRA_MEMO) >= _MEMO_SIZE:
                 _EXTRA_MEMO.clear()
             text = _EXTRA_MEMO[key] = _EXTRA.encode(dict(meta))
-        return text
-    return _EXTRA.encode(dict(meta))
+    else:
+        text = _EXTRA.encode(dict(meta))
+    if len(_EXTRA_BY_OBJECT) >= _MEMO_SIZE:
+        _EXTRA_BY_OBJECT.clear()
+    _EXTRA_BY_OBJECT[id(meta)] = (meta, text)
+    return text
 
 
 def messages(items: Iterable[Message]) -> list[dict[str, str]]:
