@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from feedback.services.datasets.dedup_texts import batch_texts, dedup_text, joined_texts
+from feedback.services.datasets.dedup_texts import batch_texts, dedup_text, joined_texts, text_starts
 from feedback.services.datasets.keyset import SortedKeySet
 from feedback.services.datasets.records import Record
 
@@ -195,8 +195,7 @@ class Deduper:
         if self.near:
             labels = [r.label for r in records]
             data, sizes = batch_texts(records)
-            starts = np.zeros(sizes.size + 1, dtype=np.int64)  # byte offset of each text (and of the end)
-            np.cumsum(sizes + 1, out=starts[1:])
+            starts = text_starts(sizes)
             chunks = [(i, *self._signatures(data[starts[i]:starts[min(i + _ROWS, sizes.size)]], sizes[i:i + _ROWS]))
                       for i in range(0, sizes.size, _ROWS)]
             keys = np.concatenate([np.zeros((0, self.bands), dtype=np.uint64)] + [

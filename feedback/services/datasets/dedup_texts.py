@@ -46,6 +46,13 @@ def joined_texts(texts: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return (joined + " ").encode(), sizes
 
 
+def text_starts(sizes: np.ndarray) -> np.ndarray:
+    """Where each text of a `joined_texts` buffer begins, and (last) the buffer's length plus one."""
+    starts = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes + 1, out=starts[1:])
+    return starts
+
+
 def batch_texts(records: Sequence[Record]) -> tuple[bytes, np.ndarray]:
     """`joined_texts([dedup_text(r) for r in records])`, built from the batch's fields in one pass.
 
@@ -82,8 +89,7 @@ def batch_texts(records: Sequence[Record]) -> tuple[bytes, np.ndarray]:
     doubled = np.flatnonzero((codes[1:] == 32) & (codes[:-1] == 32))
     if not suspect.size and not doubled.size and data[:1] != b" " and data[-1:] != b" ":
         return data + b" ", sizes
-    starts = np.zeros(sizes.size + 1, dtype=np.int64)  # a row's text, then the space that separates it
-    np.cumsum(sizes + 1, out=starts[1:])
+    starts = text_starts(sizes)
     positions = np.concatenate([suspect, doubled, doubled + 1])
     flagged = set((np.searchsorted(starts, positions, side="right") - 1).tolist())
     flagged.update(edge for edge, space in ((0, data[:1] == b" "), (sizes.size - 1, data[-1:] == b" ")) if space)
