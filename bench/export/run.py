@@ -1,10 +1,16 @@
 """Export benchmark: N interactions with feedback -> OpenAI SFT JSONL and Parquet, on SQLite and PostgreSQL.
 
-For each backend, in one run: seed N interactions + N feedback rows, time the raw dump of the same joined rows
-(`sqlite3 -json` / `COPY (...) TO STDOUT`), then run each export in a fresh process (peak RSS = the export's
-own; the export's forked reader process is reported next to it, and the peak of both together as PSS, which
-counts pages they share once) and print rows/s, peak memory and the ratio export/raw dump (the raw dump's
-median of three runs). Targets: within 3x, peak under 500 MB.
+For each backend, in one run: seed N interactions + N feedback rows, then `--rounds` rounds of: the raw dump of
+the same joined rows (`sqlite3 -json` / `COPY (...) TO STDOUT`), the SFT export, the Parquet export. Each export
+runs in a fresh process (peak RSS = the export's own; the export's forked reader process is reported next to
+it, and the peak of both together as PSS, which counts pages they share once). Every round prints rows/s, peak
+memory and the ratio of each export to that round's dump; the summary gives the median ratio over the rounds
+and the highest peak memory. Targets: within 3x, peak under 500 MB.
+
+The machine is shared: its speed drifts by tens of percent within minutes. Rounds put each export next to a
+dump measured seconds before it, so a ratio compares the two at the same machine speed; and dirty pages are
+flushed (`sync`) before every timed step, so no step pays for the writeback of the gigabytes the previous one
+wrote.
 
     python -m bench.export.run --rows 1000000
 """
@@ -13,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,8 +82,24 @@ def export(url: str, fmt: str, out: Path, extra: list[str]) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_backend(backend: str, n: int, work: Path, extra: list[str]) -> None:
-    """Seed, dump and export on one backend, printing one line per measurement."""
+FORMATS = (("openai_sft", "OpenAI SFT JSONL"), ("hf_dataset", "Parquet (HF folder)"))
+
+
+def _settled() -> None:
+    """Flush dirty pages before a timed step (the previous step's output must not be written back during it)."""
+    os.sync()
+
+
+def _export_line(label: str, r: dict, raw: float) -> str:
+    return (f"export {label}: {r['seconds']:.2f}s, {r['scanned'] / r['seconds']:,.0f} rows/s "
+            f"(scanned {r['scanned']}, written {r['rows']}, {r['bytes'] / 1e6:.0f} MB; dedup "
+            f"{r['exact_removed']} exact + {r['near_removed']} near; PII {r['pii']}), "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB (reader process {r.get('reader_peak_rss_mb', 0):.0f} MB; "
+            f"both together, PSS {r['peak_pss_total_mb']:.0f} MB), ratio to the round's dump {r['seconds'] / raw:.2f}x")
+
+
+def bench_backend(backend: str, n: int, work: Path, extra: list[str], rounds: int) -> None:
+    """Seed, then dump and export in rounds on one backend, printing one line per measurement and a summary."""
     pg_name = None
     if backend == "sqlite":
         path = str(work / "bench.db")
@@ -92,21 +116,31 @@ def bench_backend(backend: str, n: int, work: Path, extra: list[str]) -> None:
         (seed.load_sqlite if backend == "sqlite" else seed.load_postgres)(path, n, 1)
         print(f"[{backend}] seeded {n} interactions + {n} feedback rows in {time.perf_counter() - started:.1f}s",
               flush=True)
-        dump = work / f"raw-{backend}.out"
-        # the dump is short and its time varies from run to run on a shared machine: the median of three
-        runs = sorted(raw_dump(backend, url, path, dump) for _ in range(3))
-        raw = runs[1]
         tool = "sqlite3 -json" if backend == "sqlite" else "COPY ... TO STDOUT"
-        print(f"[{backend}] raw dump ({tool}): {raw:.2f}s (median of {', '.join(f'{r:.2f}' for r in runs)}), "
-              f"{n / raw:,.0f} rows/s, {dump.stat().st_size / 1e6:.0f} MB", flush=True)
-        for fmt, label in (("openai_sft", "OpenAI SFT JSONL"), ("hf_dataset", "Parquet (HF folder)")):
-            r = export(url.replace("postgresql://", "postgresql+psycopg://"), fmt, work / f"out-{backend}", extra)
-            print(f"[{backend}] export {label}: {r['seconds']:.2f}s, {r['scanned'] / r['seconds']:,.0f} rows/s "
-                  f"(scanned {r['scanned']}, written {r['rows']}, {r['bytes'] / 1e6:.0f} MB; dedup "
-                  f"{r['exact_removed']} exact + {r['near_removed']} near; PII {r['pii']}), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB (reader process {r.get('reader_peak_rss_mb', 0):.0f} MB; "
-                  f"both together, PSS {r['peak_pss_total_mb']:.0f} MB), "
-                  f"ratio to raw dump {r['seconds'] / raw:.2f}x", flush=True)
+        ratios: dict[str, list[float]] = {fmt: [] for fmt, _ in FORMATS}
+        peaks: dict[str, float] = {fmt: 0.0 for fmt, _ in FORMATS}  # PSS of both processes, sampled each second
+        bounds: dict[str, float] = {fmt: 0.0 for fmt, _ in FORMATS}  # sum of their exact peak RSS (from above)
+        for round_no in range(1, rounds + 1):
+            dump = work / f"raw-{backend}.out"
+            _settled()
+            raw = raw_dump(backend, url, path, dump)
+            print(f"[{backend}] round {round_no}: raw dump ({tool}): {raw:.2f}s, {n / raw:,.0f} rows/s, "
+                  f"{dump.stat().st_size / 1e6:.0f} MB", flush=True)
+            dump.unlink()
+            for fmt, label in FORMATS:
+                out = work / f"out-{backend}"
+                _settled()
+                r = export(url.replace("postgresql://", "postgresql+psycopg://"), fmt, out, extra)
+                shutil.rmtree(out, ignore_errors=True)
+                ratios[fmt].append(r["seconds"] / raw)
+                peaks[fmt] = max(peaks[fmt], r["peak_pss_total_mb"])
+                bounds[fmt] = max(bounds[fmt], r["peak_rss_mb"] + r.get("reader_peak_rss_mb", 0))
+                print(f"[{backend}] round {round_no}: {_export_line(label, r, raw)}", flush=True)
+        for fmt, label in FORMATS:
+            shown = ", ".join(f"{x:.2f}" for x in ratios[fmt])
+            print(f"[{backend}] {label}: ratio to raw dump {statistics.median(ratios[fmt]):.2f}x (median of rounds: "
+                  f"{shown}); peak memory of both processes {peaks[fmt]:.0f} MB PSS (sum of their peak RSS at most "
+                  f"{bounds[fmt]:.0f} MB)", flush=True)
     finally:
         if pg_name:
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -118,6 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--rounds", type=int, default=3, help="Dump + exports rounds per backend.")
     parser.add_argument("--no-near-dedup", action="store_true", help="Export with exact dedup only.")
     args = parser.parse_args()
     extra = ["--no-near-dedup"] if args.no_near_dedup else []
@@ -127,7 +162,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fl-bench-export-"))
     try:
         for backend in args.backends.split(","):
-            bench_backend(backend, args.rows, work, extra)
+            bench_backend(backend, args.rows, work, extra, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
