@@ -42,6 +42,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "plain": {"formats": ["openai_sft", "hf_dataset", "trl_preference"], "pii": False, "dedup_exact": False,
               "pair_origins": ["thumbs"], "filters": {"since": "2024-01-01T10:00:00Z", "verdicts": ["good"]}},
     "rating": {"formats": ["openai_sft", "hf_dataset", "inspect"], "feedback_key": "rating"},
+    "rendered": {"formats": ["hf_dataset", "openai_evals", "openai_sft", "trl_kto", "trl_sft_messages",
+                             "trl_sft_prompt_completion"], "seed": 5, "row_group_size": 1000},
 }
 MESSAGES: list[Any] = [
     [{"role": "user", "content": "caf\u00e9 \u65e5\u672c \U0001f600 \"quoted\" back\\slash\nline\ttab \x01 \u2028"}],
