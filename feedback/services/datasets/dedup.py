@@ -211,14 +211,15 @@ class Deduper:
                                    for r, t in zip(records, texts, strict=True)), dtype=np.uint64, count=len(texts))
         return digests, keys
 
-    def keep_mask(self, records: Sequence[Record], prepared: Prepared | None = None) -> list[bool]:
+    def keep_mask(self, records: Sequence[object], prepared: Prepared | None = None) -> list[bool]:
         """For each record in order: True to keep it, False when it duplicates an earlier kept record.
 
-        `prepared` is `prepare(records)` when it was computed elsewhere (the same values either way).
+        `prepared` is `prepare(records)` when it was computed elsewhere (the same values either way); then
+        `records` only gives the count (any sequence of one item per record does).
         """
         if not records or not (self.exact or self.near):
             return [True] * len(records)
-        digests, all_keys = prepared if prepared is not None else self.prepare(records)
+        digests, all_keys = prepared if prepared is not None else self.prepare(records)  # type: ignore[arg-type]
         keep = [True] * len(records)
         if self.exact:
             assert digests is not None

@@ -23,7 +23,7 @@ from feedback.services.datasets.pairs import PairBuilder
 from feedback.services.datasets.params import ExportParams, parse_params
 from feedback.services.datasets.pii import PiiScrubber
 from feedback.services.datasets.prefetch import RecordSource
-from feedback.services.datasets.records import SPLITS, Record
+from feedback.services.datasets.records import SPLITS, Provenance, Record
 from feedback.services.datasets.splits import Splitter
 from feedback.services.datasets.versions import (
     SCHEMA_VERSION,
@@ -33,6 +33,7 @@ from feedback.services.datasets.versions import (
     publish,
     write_json,
 )
+from feedback.services.datasets.wire import RenderedBatch
 from feedback.services.datasets.writers import FORMATS, FileInfo, Writer
 from feedback.services.datasets.writers.base import HashingFile
 
@@ -109,6 +110,25 @@ class _Run:
         self.provenance: Counter[str] = Counter()
         self.pairs_per_split: Counter[str] = Counter()
 
+    @property
+    def renders_ahead(self) -> bool:
+        """Whether the reader process can render every output (`Writer.split_free`, no preference pairs)."""
+        return not self.pairing and all(w.split_free and w.kind == "records" for w in self.writers)
+
+    def _admit(self, interaction_id: int, conversation_id: str, label: str, provenance: Provenance, digest: str,
+               tags: dict[int, str]) -> str:
+        """Count a kept record, write its index line and return its split (`tags`: provenance texts by object,
+        shared within a batch)."""
+        split = self.splitter.assign(conversation_id)
+        self.counts["rows"] += 1
+        self.per_split[split][label] += 1
+        tag = tags.get(id(provenance))
+        if tag is None:
+            tag = tags[id(provenance)] = provenance.tag()
+        self.provenance[tag] += 1
+        self.index.write(f"{interaction_id}\t{conversation_id}\t{split}\t{label}\t{digest}\n".encode(), 1)
+        return split
+
     def feed(self, selected: list[Record], digests: list[str], prepared: Prepared | None = None) -> None:
         """Deduplicate, split, pair and write records that passed the front stage (`prepared`: see `Deduper`)."""
         record_writers = [w for w in self.writers if w.kind == "records"]
@@ -118,15 +138,8 @@ class _Run:
                                           strict=True):
             if not keep:  # (ids are stable while the batch lives)
                 continue
-            split = self.splitter.assign(record.conversation_id)
-            self.counts["rows"] += 1
-            self.per_split[split][record.label] += 1
-            tag = tags.get(id(record.provenance))
-            if tag is None:
-                tag = tags[id(record.provenance)] = record.provenance.tag()
-            self.provenance[tag] += 1
-            self.index.write(f"{record.interaction_id}\t{record.conversation_id}\t{split}\t{record.label}\t"
-                             f"{digest}\n".encode(), 1)
+            split = self._admit(record.interaction_id, record.conversation_id, record.label, record.provenance,
+                                digest, tags)
             for writer in record_writers:
                 writer.write(record, split)
             if self.pairing:
@@ -134,6 +147,19 @@ class _Run:
                     self.pairs_per_split[split] += 1
                     for writer in pair_writers:
                         writer.write(pair, split)
+
+    def feed_rendered(self, batch: RenderedBatch) -> None:
+        """`feed` for a batch the reader already rendered (`renders_ahead`): the same files, byte for byte."""
+        rows: list[int] = []
+        splits: list[str] = []
+        tags: dict[int, str] = {}
+        for i, keep in enumerate(self.deduper.keep_mask(batch.ids, batch.prepared)):
+            if keep:
+                rows.append(i)
+                splits.append(self._admit(batch.ids[i], batch.conversations[i], batch.labels[i],
+                                          batch.provenances[i], batch.digests[i], tags))
+        for writer, output in zip(self.writers, batch.outputs, strict=True):
+            writer.write_rendered(output, rows, splits)
 
     def abort(self) -> None:
         for writer in self.writers:
@@ -195,8 +221,12 @@ def export_snapshot(records: Iterable[Record] | RecordSource, params: ExportPara
     try:
         run = _Run(params, tmp, version)
         if isinstance(records, RecordSource):  # the front stage runs in a reader process
-            for selected, digests, count, prepared in prefetch.fronted(records, run.front, run.deduper, batch_size):
-                run.feed(selected, digests, prepared)
+            ahead = run.writers if run.renders_ahead else None
+            for body, count in prefetch.fronted(records, run.front, run.deduper, batch_size, ahead):
+                if isinstance(body, RenderedBatch):
+                    run.feed_rendered(body)
+                else:
+                    run.feed(*body)
                 if progress is not None:
                     progress(count)
         else:

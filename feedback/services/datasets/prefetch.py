@@ -4,11 +4,15 @@ The reader is forked; it opens its own database connection (it never touches the
 `RecordSource.open()` and the `Front` stage batch by batch, and sends each batch's selected records (as columns,
 see `wire`) and content digests through a pipe. A thread of the parent moves them into a queue of two batches,
 so neither process waits for the other at the pipe, and the reader is never more than a few batches ahead:
-memory stays bounded. When the parent is the slower side (it still has a batch
-waiting when the next one is ready), the reader also does that batch's stateless dedup preparation, so the two
-processes even out whatever the formats cost. At the end the reader sends its counters (input, filtered out,
-PII replacements) and the source statistics, which the parent merges; an exception in the reader is re-raised
-in the parent.
+memory stays bounded. When the parent is the slower side (it still has a batch waiting when the next one is
+ready), the reader also does that batch's stateless dedup preparation, so the two processes even out whatever
+the formats cost.
+
+When every writer can render records before their splits are known (`Writer.split_free`), the reader also
+renders such a batch and sends its output instead of records (`wire.RenderedBatch`): the parent then only
+deduplicates, splits, counts and appends bytes, and rebuilds no record for it. At the end the reader sends its counters
+(input, filtered out, PII replacements) and the source statistics, which the parent merges; an exception in the
+reader is re-raised in the parent.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ if TYPE_CHECKING:
 
     from feedback.services.datasets.dedup import Deduper, Prepared
     from feedback.services.datasets.export import Front
+    from feedback.services.datasets.writers import Writer
+
+    Fronted = tuple[list[Record], list[str], Prepared | None] | wire.RenderedBatch
 
 
 def batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -55,19 +62,25 @@ class RecordSource:
         self.stats = stats  # updated in the parent from the reader's final figures
 
 
-def _reader(source: RecordSource, front: Front, deduper: Deduper, size: int, out: Connection,
-            consumed: Any) -> None:
+def _reader(source: RecordSource, front: Front, deduper: Deduper, size: int, out: Connection, consumed: Any,
+            writers: list[Writer] | None) -> None:
     try:
         records, stats = source.opener()
         for sent, batch in enumerate(batches(records, size)):
             before = front.counts["input"]
             selected, digests = front.apply(batch)
+            count = front.counts["input"] - before
             # The parent has not finished the previous batch yet: it is the slower side, so take its stateless
-            # dedup preparation for this batch (the same values whichever process computes them).
-            prepared = deduper.prepare(selected) if sent - consumed.value >= 2 else None
-            columns = wire.pack(selected)
-            out.send_bytes(pickle.dumps(("batch", columns, digests, front.counts["input"] - before, prepared),
-                                        protocol=pickle.HIGHEST_PROTOCOL))
+            # dedup preparation for this batch (the same values whichever process computes them) and, when the
+            # writers can, render the batch too, so the parent rebuilds no record for it.
+            if sent - consumed.value < 2:
+                body: Any = (wire.pack(selected), digests, None)
+            elif writers is None:
+                body = (wire.pack(selected), digests, deduper.prepare(selected))
+            else:
+                body = wire.rendered(selected, digests, deduper.prepare(selected),
+                                     [writer.render(selected) for writer in writers])
+            out.send_bytes(pickle.dumps(("batch", body, count), protocol=pickle.HIGHEST_PROTOCOL))
         out.send_bytes(pickle.dumps(("end", dict(front.counts), dict(front.scrubber.counts), dict(stats))))
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
         try:
@@ -80,14 +93,16 @@ def _reader(source: RecordSource, front: Front, deduper: Deduper, size: int, out
         out.close()
 
 
-def fronted(source: RecordSource, front: Front, deduper: Deduper,
-            size: int) -> Iterator[tuple[list[Record], list[str], int, Prepared | None]]:
-    """`Front.apply`'s (records, digests), the records read and (when the reader had time) `deduper.prepare`
-    of the records, per batch, computed by a forked reader; merges the reader's counters at the end."""
+def fronted(source: RecordSource, front: Front, deduper: Deduper, size: int,
+            writers: list[Writer] | None = None) -> Iterator[tuple[Fronted, int]]:
+    """Per batch, computed by a forked reader: `Front.apply`'s (records, digests) and, when the reader had
+    time, `deduper.prepare` of the records; with `writers` (all `split_free`), a `wire.RenderedBatch` of their
+    output instead of records. Each comes with the number of records read; the reader's counters are merged
+    at the end."""
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     consumed = context.RawValue("q", 0)  # batches this process has finished (the reader balances on it)
-    reader = context.Process(target=_reader, args=(source, front, deduper, size, send, consumed),
+    reader = context.Process(target=_reader, args=(source, front, deduper, size, send, consumed, writers),
                              name="export-reader", daemon=True)
     gc.freeze()  # the reader's collections then skip every inherited object: their pages stay shared
     try:
@@ -106,7 +121,10 @@ def fronted(source: RecordSource, front: Front, deduper: Deduper,
                 raise RuntimeError(f"the export reader process died (exit code {reader.exitcode})")
             message = pickle.loads(data)
             if message[0] == "batch":
-                yield wire.unpack(message[1]), message[2], message[3], message[4]
+                body = message[1]
+                if not isinstance(body, wire.RenderedBatch):
+                    body = (wire.unpack(body[0]), body[1], body[2])
+                yield body, message[2]
                 consumed.value += 1
             elif message[0] == "end":
                 front.counts.update(message[1])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -160,6 +160,7 @@ class Writer:
     ext: ClassVar[str] = "jsonl"
     description: ClassVar[str] = ""
     plain: ClassVar[bool] = False  # rows never hold floats: serialise with `dumps_plain_line`
+    split_free: ClassVar[bool] = False  # `rows` ignores the split: a batch can be rendered before its splits
 
     def __init__(self, root: Path, **options: Any) -> None:
         self.root = root
@@ -186,18 +187,35 @@ class Writer:
         """Output rows for one item; an empty list skips it."""
         raise NotImplementedError
 
+    def serialise(self, rows: list[dict[str, Any]]) -> bytes:
+        """One item's output rows as the bytes appended to its file."""
+        if self.plain:
+            return dumps_plain_line(rows[0]) if len(rows) == 1 else b"".join(dumps_plain_line(r) for r in rows)
+        return "".join(dumps(r) + "\n" for r in rows).encode()
+
     def write(self, item: Record | PreferencePair, split: str) -> None:
         """Serialise and append the item's rows to its split file."""
         rows = self.rows(item, split)
         if not rows:
             self.skipped += 1
             return
-        handle = self.file(split)
-        if self.plain:
-            data = dumps_plain_line(rows[0]) if len(rows) == 1 else b"".join(dumps_plain_line(r) for r in rows)
-            handle.write(data, len(rows))
-        else:
-            handle.write("".join(dumps(r) + "\n" for r in rows).encode(), len(rows))
+        self.file(split).write(self.serialise(rows), len(rows))
+
+    def render(self, records: Sequence[Record]) -> Any:
+        """The records' output before their splits are known (`split_free` writers only; may run in the
+        export's reader process): per record its serialised rows and their count, for `write_rendered`."""
+        rendered = [self.rows(record, "") for record in records]
+        return [self.serialise(rows) if rows else b"" for rows in rendered], [len(rows) for rows in rendered]
+
+    def write_rendered(self, rendered: Any, rows: Sequence[int], splits: Sequence[str]) -> None:
+        """Append the output `render` gave for the batch's records at positions `rows` (in order) to the files
+        of their `splits`: the same bytes `write` appends record by record."""
+        data, counts = rendered
+        for i, split in zip(rows, splits, strict=True):
+            if counts[i]:
+                self.file(split).write(data[i], counts[i])
+            else:
+                self.skipped += 1
 
     def close(self) -> list[FileInfo]:
         """Finish and close every file (in split order)."""

@@ -43,6 +43,7 @@ class OpenAIEvalsWriter(Writer):
 
     name = "openai_evals"
     plain = True
+    split_free = True
     description = "OpenAI evals samples JSONL"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ class OpenAISftWriter(Writer):
 
     name = "openai_sft"
     plain = True
+    split_free = True
     description = "OpenAI chat fine-tuning JSONL (ideal answers)"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
@@ -40,6 +41,7 @@ class TrlSftPromptCompletionWriter(Writer):
 
     name = "trl_sft_prompt_completion"
     plain = True
+    split_free = True
     description = "TRL SFT, conversational prompt/completion form"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
@@ -55,6 +57,7 @@ class TrlKtoWriter(Writer):
 
     name = "trl_kto"
     plain = True
+    split_free = True
     description = "TRL KTO/BCO unpaired preference"
 
     def rows(self, item: Record | PreferencePair, split: str) -> list[dict[str, Any]]:
