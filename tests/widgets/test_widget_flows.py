@@ -120,10 +120,12 @@ def test_a_double_click_sends_one_request(page, live_server, stored):
 
 
 def test_offline_vote_survives_a_reload_and_is_stored_once(page, context, live_server, stored):
-    """Vote (and change it) offline, close the page, come back online in a new page of the same profile.
+    """Vote (and change it) offline, leave the page, come back online to it in the same profile.
 
-    (A reload while offline only fails and keeps the old document alive in Chromium, so the page is closed
-    and opened again: a new document where nothing but localStorage survives, which is what a reload tests.)
+    (A reload while offline only fails and keeps the old document alive in Chromium, so the page leaves for
+    `about:blank` and comes back: a new document where nothing but localStorage survives, which is what a
+    reload tests. Closing the page instead raced with its offline emulation: in two of six full test runs a
+    feedback reached the server while the page closed, which a browser that is really offline never sends.)
     """
     iid, widget = ask(page, live_server, "what is label studio")
     context.set_offline(True)
@@ -132,10 +134,10 @@ def test_offline_vote_survives_a_reload_and_is_stored_once(page, context, live_s
     wait_for(lambda: widget.get_by_role("status").text_content() == "Saved, will send later")
     widget.locator("[part~=thumb-down]").click()
     assert [e["r"] for e in outbox(page).values()] == [2]  # the newest revision waits in the outbox
-    page.close()  # pagehide while offline: nothing can be sent
+    page.goto("about:blank")  # pagehide while offline: nothing can be sent
     assert stored(iid).feedback == []
     context.set_offline(False)
-    again = context.new_page()
+    again = page
     posts = []
     again.on("request", lambda r: r.method == "POST" and "/api/v1/feedback" in r.url and posts.append(r.url))
     again.goto(live_server + "/demo")  # loading the widget flushes the outbox left behind
