@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from feedback.services.datasets.dedup_texts import text_starts
 from feedback.services.datasets.errors import DatasetError
 from feedback.services.datasets.records import Message, PairwiseJudgement, Record
 
@@ -158,8 +159,7 @@ class PiiScrubber:
             joined = "\0".join(texts)
         hits = np.fromiter(_hits(joined.encode("ascii").translate(_CLASSES)), dtype=np.int64)
         if hits.size:
-            starts = np.zeros(len(texts), dtype=np.int64)  # where each text begins in `joined`
-            np.cumsum(np.fromiter(map(len, texts[:-1]), dtype=np.int64, count=len(texts) - 1) + 1, out=starts[1:])
+            starts = text_starts(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))  # in `joined`
             flagged.update(owner[np.searchsorted(starts, hits, side="right") - 1].tolist())
         return [self.scrub_record(r) if i in flagged else r for i, r in enumerate(records)]
 
