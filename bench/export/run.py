@@ -120,15 +120,14 @@ def bench_backend(backend: str, n: int, work: Path, extra: list[str], rounds: in
         ratios: dict[str, list[float]] = {fmt: [] for fmt, _ in FORMATS}
         peaks: dict[str, float] = {fmt: 0.0 for fmt, _ in FORMATS}  # PSS of both processes, sampled each second
         bounds: dict[str, float] = {fmt: 0.0 for fmt, _ in FORMATS}  # sum of their exact peak RSS (from above)
+        dump, out = work / f"raw-{backend}.out", work / f"out-{backend}"
         for round_no in range(1, rounds + 1):
-            dump = work / f"raw-{backend}.out"
             _settled()
             raw = raw_dump(backend, url, path, dump)
             print(f"[{backend}] round {round_no}: raw dump ({tool}): {raw:.2f}s, {n / raw:,.0f} rows/s, "
                   f"{dump.stat().st_size / 1e6:.0f} MB", flush=True)
             dump.unlink()
             for fmt, label in FORMATS:
-                out = work / f"out-{backend}"
                 _settled()
                 r = export(url.replace("postgresql://", "postgresql+psycopg://"), fmt, out, extra)
                 shutil.rmtree(out, ignore_errors=True)
